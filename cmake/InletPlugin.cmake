@@ -46,12 +46,14 @@ function(inlet_add_sink name)
   inlet_add_plugin(KIND sink NAME ${name} ${ARGN})
 endfunction()
 
+# INLET_PLUGINS (a ;-list of folder names) builds only those plugins; empty builds all.
 # Adds every sub-folder of the current directory that has a CMakeLists.txt.
 macro(inlet_add_plugin_folders)
   file(GLOB _children RELATIVE ${CMAKE_CURRENT_SOURCE_DIR} ${CMAKE_CURRENT_SOURCE_DIR}/*)
   list(SORT _children)
   foreach(_child ${_children})
-    if(IS_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/${_child} AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/${_child}/CMakeLists.txt)
+    if(IS_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/${_child} AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/${_child}/CMakeLists.txt
+       AND (NOT INLET_PLUGINS OR _child IN_LIST INLET_PLUGINS))
       add_subdirectory(${_child})
     endif()
   endforeach()

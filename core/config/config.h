@@ -1,0 +1,141 @@
+// The validated, immutable configuration. Loading never throws past loadConfig(): every
+// problem becomes a "file:line:col: message" entry, and any entry means the server refuses to
+// start (fail closed).
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace inlet::config {
+
+struct Position {
+  std::string file;
+  int line = 0;    // 1-based
+  int column = 0;  // 1-based
+  std::string str() const;
+};
+
+struct Error {
+  Position where;
+  std::string message;
+  std::string str() const { return where.str() + ": " + message; }
+};
+
+struct SecretConfig {
+  enum class Source { Env, File, Value };
+  std::string name;
+  Source source = Source::Value;
+  std::string argument;  // variable name, file path, or the literal value
+  Position where;
+};
+
+struct RetryConfig {
+  int max_attempts = 12;
+  int64_t initial_backoff_ms = 500;
+  int64_t max_backoff_ms = 300'000;
+};
+
+struct SinkConfig {
+  std::string name;
+  std::string type;      // plugin name
+  YAML::Node options;    // everything but the host's own keys (type, retry, batch_size)
+  RetryConfig retry;
+  int batch_size = 500;
+  Position where;
+};
+
+struct DedupConfig {
+  enum class Kind { None, Auto, Header, Json };
+  Kind kind = Kind::None;
+  std::string argument;          // header name (lower-case) or JSON pointer
+  int64_t window_ms = 72LL * 3600 * 1000;
+};
+
+struct ColumnConfig {
+  enum class Type { Text, Integer, Real, Boolean, Timestamp, Json };
+  std::string name;
+  Type type = Type::Text;
+  std::string pointer;  // JSON pointer into the event's JSON, or
+  std::string header;   // a request header (lower-case)
+  bool required = false;
+};
+
+struct RateLimitConfig {
+  double per_second = 0;  // 0 = unlimited
+  double burst = 0;
+};
+
+struct PipelineConfig {
+  std::string name;
+  std::string path;
+  std::vector<std::string> methods{"POST"};
+  std::string provider;
+  std::vector<std::string> secrets;
+  YAML::Node auth_options;
+  Position auth_where;
+  DedupConfig dedup;
+  std::vector<std::string> sinks;
+  std::string table;
+  enum class Decode { Json, Raw, Form } decode = Decode::Json;
+  enum class Split { None, Jsonl, Array } split = Split::None;
+  std::vector<ColumnConfig> columns;
+  int64_t max_body_bytes = 0;  // 0 = server default
+  std::string public_url;      // scheme://host[:port] the provider was told to call
+  enum class Ack { Durable, Delivered } ack = Ack::Durable;
+  int64_t ack_timeout_ms = 10'000;
+  std::vector<std::string> allow_ips;  // CIDR or address; empty = any
+  RateLimitConfig rate_limit;
+  Position where;
+};
+
+struct ServerConfig {
+  std::string listen = "127.0.0.1:8080";
+  int64_t max_body_bytes = 2 * 1024 * 1024;
+  int threads = 128;
+  int max_queued = 4096;
+  int64_t read_timeout_ms = 10'000;
+  int64_t keepalive_timeout_ms = 15'000;
+  int max_keepalive_requests = 1000;
+  int max_inflight = 8192;   // requests waiting for the journal before 503 overloaded
+  int64_t shutdown_grace_ms = 10'000;
+};
+
+struct JournalConfig {
+  std::string path = "data/journal.db";
+  int64_t retention_ms = 7LL * 24 * 3600 * 1000;
+  int max_batch = 1024;  // events per group commit
+};
+
+struct Config {
+  std::string file;        // the config file path
+  std::string base_dir;    // its directory (relative paths in the config resolve from the CWD)
+  ServerConfig server;
+  JournalConfig journal;
+  std::vector<std::string> plugin_paths{"build/plugins"};
+  std::string log_level = "info";
+  std::map<std::string, SecretConfig> secrets;
+  std::map<std::string, SinkConfig> sinks;
+  std::vector<PipelineConfig> pipelines;  // in file order
+};
+
+struct LoadResult {
+  std::optional<Config> config;
+  std::vector<Error> errors;
+  bool ok() const { return config && errors.empty(); }
+};
+
+LoadResult loadConfigFile(const std::string& path);
+LoadResult loadConfigText(const std::string& text, const std::string& file_label);
+
+Position positionOf(const std::string& file, const YAML::Node& node);
+
+// Resolves a secret's value (env, file or literal). Returns nullopt and sets `error` (which never
+// contains the value) when it cannot.
+std::optional<std::string> resolveSecret(const SecretConfig& secret, std::string& error);
+
+}  // namespace inlet::config

@@ -1,0 +1,79 @@
+// Feeds sinks from the journal: one thread per sink, a durable cursor per sink, exponential
+// backoff with jitter, a retry budget, then dead letters. At-least-once: the cursor moves only
+// after the sink reported the batch written.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <inlet/abi.h>
+
+#include "config/config.h"
+#include "journal/journal.h"
+#include "plugin/instances.h"
+
+namespace inlet::delivery {
+
+struct TableInfo {
+  std::string pipeline, table;
+  std::vector<std::pair<std::string, inlet_column_type>> columns;
+};
+
+struct SinkSetup {
+  std::string name;
+  std::unique_ptr<plugin::SinkInstance> instance;
+  std::vector<TableInfo> tables;  // one per pipeline the sink serves
+  config::RetryConfig retry;
+  int batch_size = 500;
+};
+
+// Converts journaled events into the ABI's views (valid while `events` lives).
+std::vector<inlet_event> toAbi(const std::vector<journal::Event>& events,
+                               const std::map<std::string, std::string>& table_of);
+
+// Calls prepare() for every table. Returns false with `error` on the first failure.
+bool prepareTables(plugin::SinkInstance& sink, const std::vector<TableInfo>& tables, std::string& error);
+
+class Delivery {
+ public:
+  Delivery(journal::Journal& journal, std::vector<SinkSetup> sinks);
+  ~Delivery();
+  void start();
+  void stop();
+  void notifyCommitted(uint64_t seq);
+  // Waits until every listed sink has written `seq` (true) or dead-lettered it / timed out
+  // (false).
+  bool waitDelivered(const std::vector<std::string>& sinks, uint64_t seq, int64_t timeout_ms);
+  // The lowest cursor over all sinks (journal pruning never passes it).
+  uint64_t floor() const;
+
+ private:
+  struct Worker {
+    SinkSetup setup;
+    std::map<std::string, std::string> table_of;
+    std::vector<std::string> pipelines;
+    std::atomic<uint64_t> cursor{0};
+    std::deque<uint64_t> dead;  // recently dead-lettered seqs (bounded), for waitDelivered
+    std::thread thread;
+  };
+  void run(Worker& w);
+  bool sleepFor(int64_t ms);  // false when stopping
+
+  journal::Journal& journal_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;       // new commits / stop
+  std::condition_variable progressed_; // a cursor moved
+  uint64_t committed_ = 0;
+  bool stopping_ = false;
+};
+
+}  // namespace inlet::delivery

@@ -1,0 +1,355 @@
+#include "journal/journal.h"
+
+#include <filesystem>
+
+#include "util/ids.h"
+#include "util/log.h"
+
+namespace inlet::journal {
+
+namespace {
+
+const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS events(
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  pipeline TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  provider TEXT,
+  event_type TEXT,
+  delivery_id TEXT,
+  dedup_key TEXT,
+  headers TEXT,
+  body BLOB,
+  data TEXT,
+  columns TEXT,
+  authenticated INTEGER NOT NULL DEFAULT 1);
+CREATE INDEX IF NOT EXISTS events_pipeline_seq ON events(pipeline, seq);
+CREATE INDEX IF NOT EXISTS events_received ON events(received_at);
+CREATE TABLE IF NOT EXISTS dedup(
+  pipeline TEXT NOT NULL, key TEXT NOT NULL, event_id TEXT NOT NULL, expires_at INTEGER NOT NULL,
+  PRIMARY KEY(pipeline, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS cursors(sink TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS dead_letters(
+  sink TEXT NOT NULL, seq INTEGER NOT NULL, attempts INTEGER NOT NULL, error TEXT,
+  failed_at INTEGER NOT NULL, PRIMARY KEY(sink, seq)) WITHOUT ROWID;
+)sql";
+
+const char* kSelectColumns =
+    "SELECT seq, id, pipeline, received_at, provider, event_type, delivery_id, dedup_key, headers, body, "
+    "data, columns, authenticated FROM events";
+
+Event readEvent(Statement& st) {
+  Event e;
+  e.seq = static_cast<uint64_t>(st.integer(0));
+  e.id = st.text(1);
+  e.pipeline = st.text(2);
+  e.received_ms = st.integer(3);
+  e.provider = st.text(4);
+  e.event_type = st.text(5);
+  e.delivery_id = st.text(6);
+  e.dedup_key = st.text(7);
+  e.headers_json = st.text(8);
+  e.body = st.text(9);
+  e.data_json = st.text(10);
+  e.columns_json = st.text(11);
+  e.authenticated = st.integer(12) != 0;
+  return e;
+}
+
+}  // namespace
+
+Journal::Journal(const config::JournalConfig& config) : config_(config) {
+  auto parent = std::filesystem::path(config_.path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent);
+  db_ = std::make_unique<Database>(config_.path, false);
+  // WAL + synchronous=FULL: a commit returns only after the WAL is fsync'd, so an acknowledged
+  // event survives kill -9 and power loss; readers never block the writer.
+  db_->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;");
+  db_->exec(kSchema);
+  auto* d = db_->get();
+  insert_event_ = Statement(d,
+                            "INSERT INTO events(id, pipeline, received_at, provider, event_type, delivery_id, "
+                            "dedup_key, headers, body, data, columns, authenticated) "
+                            "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)");
+  claim_ = Statement(d,
+                     "INSERT INTO dedup(pipeline, key, event_id, expires_at) VALUES(?1,?2,?3,?4) "
+                     "ON CONFLICT(pipeline, key) DO UPDATE SET event_id = excluded.event_id, "
+                     "expires_at = excluded.expires_at WHERE dedup.expires_at <= ?5");
+  lookup_claim_ = Statement(d, "SELECT event_id FROM dedup WHERE pipeline = ?1 AND key = ?2");
+  get_cursor_ = Statement(d, "SELECT seq FROM cursors WHERE sink = ?1");
+  set_cursor_ = Statement(d,
+                          "INSERT INTO cursors(sink, seq) VALUES(?1, ?2) "
+                          "ON CONFLICT(sink) DO UPDATE SET seq = max(seq, excluded.seq)");
+  dead_letter_ = Statement(d,
+                           "INSERT INTO dead_letters(sink, seq, attempts, error, failed_at) VALUES(?1,?2,?3,?4,?5) "
+                           "ON CONFLICT(sink, seq) DO UPDATE SET attempts = excluded.attempts, "
+                           "error = excluded.error, failed_at = excluded.failed_at");
+  remove_dead_ = Statement(d, "DELETE FROM dead_letters WHERE sink = ?1 AND seq = ?2");
+  writer_ = std::thread([this] { writerLoop(); });
+}
+
+Journal::~Journal() { close(); }
+
+void Journal::close() {
+  {
+    std::lock_guard<std::mutex> lock(queue_mutex_);
+    if (closing_ && !writer_.joinable()) return;
+    closing_ = true;
+  }
+  queue_cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+}
+
+size_t Journal::pending() const {
+  std::lock_guard<std::mutex> lock(queue_mutex_);
+  return queue_.size();
+}
+
+void Journal::setCommitListener(std::function<void(uint64_t)> listener) {
+  std::lock_guard<std::mutex> lock(db_mutex_);
+  on_commit_ = std::move(listener);
+}
+
+void Journal::setPruneFloor(std::function<uint64_t()> floor) {
+  std::lock_guard<std::mutex> lock(db_mutex_);
+  prune_floor_ = std::move(floor);
+}
+
+AppendResult Journal::append(const std::string& pipeline, const std::string& claim_key, int64_t window_ms,
+                             std::vector<Event> events) {
+  auto sub = std::make_unique<Submission>();
+  sub->pipeline = pipeline;
+  sub->claim_key = claim_key;
+  sub->window_ms = window_ms;
+  sub->events = std::move(events);
+  auto future = sub->done.get_future();
+  {
+    std::lock_guard<std::mutex> lock(queue_mutex_);
+    if (closing_) {
+      AppendResult r;
+      r.error = "the journal is closing";
+      return r;
+    }
+    queued_events_ += sub->events.size();
+    queue_.push_back(std::move(sub));
+  }
+  queue_cv_.notify_one();
+  // No timeout on purpose: the writer finishes every submission (commit or failure), and a
+  // request must never be answered "failed" for an event that then commits.
+  return future.get();
+}
+
+void Journal::writerLoop() {
+  std::vector<std::unique_ptr<Submission>> batch;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(queue_mutex_);
+      queue_cv_.wait_for(lock, std::chrono::seconds(1), [&] { return closing_ || !queue_.empty(); });
+      if (queue_.empty()) {
+        if (closing_) return;
+        lock.unlock();
+        prune();
+        continue;
+      }
+      size_t events = 0;
+      while (!queue_.empty() && (batch.empty() || events + queue_.front()->events.size() <= static_cast<size_t>(config_.max_batch))) {
+        events += queue_.front()->events.size();
+        queued_events_ -= queue_.front()->events.size();
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    commitBatch(batch);
+    batch.clear();
+  }
+}
+
+void Journal::commitBatch(std::vector<std::unique_ptr<Submission>>& batch) {
+  std::vector<AppendResult> results(batch.size());
+  uint64_t last_seq = 0;
+  std::function<void(uint64_t)> listener;
+  {
+    std::lock_guard<std::mutex> lock(db_mutex_);
+    listener = on_commit_;
+    int64_t now = util::nowMs();
+    try {
+      db_->exec("BEGIN IMMEDIATE");
+      for (size_t i = 0; i < batch.size(); ++i) {
+        auto& sub = *batch[i];
+        auto& res = results[i];
+        if (!sub.claim_key.empty() && !sub.events.empty()) {
+          claim_.bind(1, sub.pipeline).bind(2, sub.claim_key).bind(3, sub.events.front().id)
+              .bind(4, now + sub.window_ms).bind(5, now);
+          claim_.step();
+          claim_.reset();
+          if (db_->changes() == 0) {
+            lookup_claim_.bind(1, sub.pipeline).bind(2, sub.claim_key);
+            if (lookup_claim_.step()) res.event_id = lookup_claim_.text(0);
+            lookup_claim_.reset();
+            res.status = AppendResult::Status::Duplicate;
+            continue;
+          }
+        }
+        for (auto& e : sub.events) {
+          insert_event_.bind(1, e.id).bind(2, e.pipeline).bind(3, e.received_ms).bindNullableText(4, e.provider)
+              .bindNullableText(5, e.event_type).bindNullableText(6, e.delivery_id)
+              .bindNullableText(7, e.dedup_key).bind(8, e.headers_json).bindBlob(9, e.body)
+              .bindNullableText(10, e.data_json).bindNullableText(11, e.columns_json)
+              .bind(12, static_cast<int64_t>(e.authenticated ? 1 : 0));
+          insert_event_.step();
+          insert_event_.reset();
+          e.seq = static_cast<uint64_t>(sqlite3_last_insert_rowid(db_->get()));
+          last_seq = e.seq;
+        }
+        res.status = AppendResult::Status::Accepted;
+        res.event_id = sub.events.empty() ? "" : sub.events.front().id;
+        res.last_seq = sub.events.empty() ? 0 : sub.events.back().seq;
+      }
+      db_->exec("COMMIT");
+    } catch (const std::exception& e) {
+      sqlite3_exec(db_->get(), "ROLLBACK", nullptr, nullptr, nullptr);
+      log::error(std::string("journal commit failed: ") + e.what());
+      claim_.reset();
+      lookup_claim_.reset();
+      insert_event_.reset();
+      for (auto& r : results) {
+        r = AppendResult{};
+        r.status = AppendResult::Status::Failed;
+        r.error = e.what();
+      }
+      last_seq = 0;
+    }
+  }
+  for (size_t i = 0; i < batch.size(); ++i) batch[i]->done.set_value(results[i]);
+  if (last_seq && listener) listener(last_seq);
+}
+
+void Journal::prune() {
+  int64_t now = util::nowMs();
+  if (now - last_prune_ms_ < 60'000) return;
+  last_prune_ms_ = now;
+  std::lock_guard<std::mutex> lock(db_mutex_);
+  try {
+    Statement del_dedup(db_->get(), "DELETE FROM dedup WHERE expires_at < ?1");
+    del_dedup.bind(1, now);
+    del_dedup.step();
+    uint64_t floor = prune_floor_ ? prune_floor_() : UINT64_MAX;
+    Statement del_events(db_->get(),
+                         "DELETE FROM events WHERE received_at < ?1 AND seq <= ?2 "
+                         "AND seq NOT IN (SELECT seq FROM dead_letters)");
+    del_events.bind(1, now - config_.retention_ms).bind(2, static_cast<int64_t>(std::min<uint64_t>(floor, INT64_MAX)));
+    del_events.step();
+  } catch (const std::exception& e) {
+    log::warn(std::string("journal pruning failed: ") + e.what());
+  }
+}
+
+uint64_t Journal::cursor(const std::string& sink) {
+  std::lock_guard<std::mutex> lock(db_mutex_);
+  get_cursor_.bind(1, sink);
+  uint64_t seq = get_cursor_.step() ? static_cast<uint64_t>(get_cursor_.integer(0)) : 0;
+  get_cursor_.reset();
+  return seq;
+}
+
+void Journal::setCursor(const std::string& sink, uint64_t seq) {
+  std::lock_guard<std::mutex> lock(db_mutex_);
+  set_cursor_.bind(1, sink).bind(2, static_cast<int64_t>(seq));
+  try {
+    set_cursor_.step();
+  } catch (...) {
+    set_cursor_.reset();
+    throw;
+  }
+  set_cursor_.reset();
+}
+
+void Journal::deadLetter(const std::string& sink, const std::vector<uint64_t>& seqs, int attempts,
+                         const std::string& error) {
+  std::lock_guard<std::mutex> lock(db_mutex_);
+  int64_t now = util::nowMs();
+  db_->exec("BEGIN IMMEDIATE");
+  try {
+    for (auto seq : seqs) {
+      dead_letter_.bind(1, sink).bind(2, static_cast<int64_t>(seq)).bind(3, static_cast<int64_t>(attempts))
+          .bind(4, error).bind(5, now);
+      dead_letter_.step();
+      dead_letter_.reset();
+    }
+    db_->exec("COMMIT");
+  } catch (...) {
+    dead_letter_.reset();
+    sqlite3_exec(db_->get(), "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+}
+
+void Journal::removeDeadLetters(const std::string& sink, const std::vector<uint64_t>& seqs) {
+  std::lock_guard<std::mutex> lock(db_mutex_);
+  db_->exec("BEGIN IMMEDIATE");
+  for (auto seq : seqs) {
+    remove_dead_.bind(1, sink).bind(2, static_cast<int64_t>(seq));
+    remove_dead_.step();
+    remove_dead_.reset();
+  }
+  db_->exec("COMMIT");
+}
+
+uint64_t Journal::maxSeq() {
+  std::lock_guard<std::mutex> lock(db_mutex_);
+  Statement st(db_->get(), "SELECT coalesce(max(seq), 0) FROM events");
+  st.step();
+  return static_cast<uint64_t>(st.integer(0));
+}
+
+Reader::Reader(const std::string& path) : db_(path, true) {}
+
+std::vector<Event> Reader::after(uint64_t after, const std::vector<std::string>& pipelines, size_t limit) {
+  std::string sql = std::string(kSelectColumns) + " WHERE seq > ?1";
+  if (!pipelines.empty()) {
+    sql += " AND pipeline IN (";
+    for (size_t i = 0; i < pipelines.size(); ++i) sql += (i ? ",?" : "?") + std::to_string(i + 3);
+    sql += ")";
+  }
+  sql += " ORDER BY seq LIMIT ?2";
+  Statement st(db_.get(), sql.c_str());
+  st.bind(1, static_cast<int64_t>(after)).bind(2, static_cast<int64_t>(limit));
+  for (size_t i = 0; i < pipelines.size(); ++i) st.bind(static_cast<int>(i + 3), pipelines[i]);
+  std::vector<Event> out;
+  while (st.step()) out.push_back(readEvent(st));
+  return out;
+}
+
+std::vector<Event> Reader::select(const Filter& f, size_t limit) {
+  std::string sql = std::string(kSelectColumns) + " WHERE seq > ?1";
+  if (f.pipeline) sql += " AND pipeline = ?2";
+  if (f.id) sql += " AND id = ?3";
+  if (f.since_ms) sql += " AND received_at >= ?4";
+  if (f.until_ms) sql += " AND received_at < ?5";
+  if (f.dead_letters_of) sql += " AND seq IN (SELECT seq FROM dead_letters WHERE sink = ?6)";
+  sql += " ORDER BY seq LIMIT ?7";
+  Statement st(db_.get(), sql.c_str());
+  st.bind(1, static_cast<int64_t>(f.after_seq));
+  if (f.pipeline) st.bind(2, *f.pipeline);
+  if (f.id) st.bind(3, *f.id);
+  if (f.since_ms) st.bind(4, *f.since_ms);
+  if (f.until_ms) st.bind(5, *f.until_ms);
+  if (f.dead_letters_of) st.bind(6, *f.dead_letters_of);
+  st.bind(7, static_cast<int64_t>(limit));
+  std::vector<Event> out;
+  while (st.step()) out.push_back(readEvent(st));
+  return out;
+}
+
+std::vector<Reader::DeadLetter> Reader::deadLetters(const std::string& sink) {
+  Statement st(db_.get(), "SELECT sink, seq, attempts, error, failed_at FROM dead_letters WHERE sink = ?1 ORDER BY seq");
+  st.bind(1, sink);
+  std::vector<DeadLetter> out;
+  while (st.step())
+    out.push_back({st.text(0), static_cast<uint64_t>(st.integer(1)), static_cast<int>(st.integer(2)), st.text(3),
+                   st.integer(4)});
+  return out;
+}
+
+}  // namespace inlet::journal

@@ -1,0 +1,124 @@
+// The journal is the ack point: an event is acknowledged (2xx) only after it is committed here
+// with fsync. One writer thread group-commits every pending request in one transaction, so one
+// fsync covers many requests. Dedup keys are claimed in that same transaction (a primary key),
+// so a crash can never leave a claimed key without its event, nor store an event twice.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/config.h"
+#include "journal/sqlite.h"
+
+namespace inlet::journal {
+
+struct Event {
+  uint64_t seq = 0;  // assigned by the journal
+  std::string id;
+  std::string pipeline;
+  int64_t received_ms = 0;
+  std::string provider, event_type, delivery_id, dedup_key;
+  std::string headers_json, body, data_json, columns_json;
+  bool authenticated = true;
+};
+
+struct AppendResult {
+  enum class Status { Accepted, Duplicate, Failed } status = Status::Failed;
+  std::string event_id;  // first new event's id, or the original event's id for a duplicate
+  uint64_t last_seq = 0;
+  std::string error;
+};
+
+class Journal {
+ public:
+  // Opens (creating if needed) the journal. Throws SqliteError when it cannot.
+  explicit Journal(const config::JournalConfig& config);
+  ~Journal();
+  Journal(const Journal&) = delete;
+
+  // Blocks until the events are durable (or the transaction failed). `claim_key` empty means
+  // no dedup. All events of one call commit atomically.
+  AppendResult append(const std::string& pipeline, const std::string& claim_key, int64_t window_ms,
+                      std::vector<Event> events);
+  size_t pending() const;
+
+  // Called (from the writer thread) after each commit with the highest committed seq.
+  void setCommitListener(std::function<void(uint64_t)> listener);
+  // Returns the lowest seq every sink has passed (events above it are never pruned).
+  void setPruneFloor(std::function<uint64_t()> floor);
+
+  // Delivery bookkeeping (serialised with the writer).
+  uint64_t cursor(const std::string& sink);
+  void setCursor(const std::string& sink, uint64_t seq);
+  void deadLetter(const std::string& sink, const std::vector<uint64_t>& seqs, int attempts, const std::string& error);
+  void removeDeadLetters(const std::string& sink, const std::vector<uint64_t>& seqs);
+  uint64_t maxSeq();
+
+  const std::string& path() const { return config_.path; }
+  // Stops accepting, commits what is pending, stops the writer.
+  void close();
+
+ private:
+  struct Submission {
+    std::string pipeline, claim_key;
+    int64_t window_ms = 0;
+    std::vector<Event> events;
+    std::promise<AppendResult> done;
+  };
+  void writerLoop();
+  void commitBatch(std::vector<std::unique_ptr<Submission>>& batch);
+  void prune();
+
+  config::JournalConfig config_;
+  std::unique_ptr<Database> db_;
+  std::mutex db_mutex_;  // guards db_ and the statements
+  Statement insert_event_, claim_, lookup_claim_, get_cursor_, set_cursor_, dead_letter_, remove_dead_;
+
+  mutable std::mutex queue_mutex_;
+  std::condition_variable queue_cv_;
+  std::deque<std::unique_ptr<Submission>> queue_;
+  size_t queued_events_ = 0;
+  bool closing_ = false;
+  std::thread writer_;
+  std::function<void(uint64_t)> on_commit_;
+  std::function<uint64_t()> prune_floor_;
+  int64_t last_prune_ms_ = 0;
+};
+
+// A read-only view for delivery threads and the CLI (its own connection; WAL lets it read while
+// the writer commits).
+class Reader {
+ public:
+  explicit Reader(const std::string& path);
+  // Events with seq > after, in seq order, for the given pipelines (all when empty).
+  std::vector<Event> after(uint64_t after, const std::vector<std::string>& pipelines, size_t limit);
+  struct Filter {
+    std::optional<std::string> pipeline, id;
+    std::optional<int64_t> since_ms, until_ms;
+    std::optional<std::string> dead_letters_of;  // sink name
+    uint64_t after_seq = 0;
+  };
+  std::vector<Event> select(const Filter& filter, size_t limit);
+  struct DeadLetter {
+    std::string sink;
+    uint64_t seq;
+    int attempts;
+    std::string error;
+    int64_t failed_at;
+  };
+  std::vector<DeadLetter> deadLetters(const std::string& sink);
+
+ private:
+  Database db_;
+};
+
+}  // namespace inlet::journal

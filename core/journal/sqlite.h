@@ -1,0 +1,56 @@
+// Minimal RAII over the SQLite C API (the journal and the delivery readers share it).
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace inlet::journal {
+
+class SqliteError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class Statement {
+ public:
+  Statement() = default;
+  Statement(sqlite3* db, const char* sql);
+  ~Statement();
+  Statement(Statement&& o) noexcept : stmt_(o.stmt_) { o.stmt_ = nullptr; }
+  Statement& operator=(Statement&& o) noexcept;
+  Statement(const Statement&) = delete;
+
+  Statement& bind(int i, std::string_view text);  // TEXT (NULL when `null_if_empty` and empty)
+  Statement& bindBlob(int i, std::string_view bytes);
+  Statement& bindNullableText(int i, std::string_view text);
+  Statement& bind(int i, int64_t v);
+  Statement& bindNull(int i);
+  bool step();  // true when a row is available
+  void reset();
+  int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
+  std::string text(int col) const;
+  bool isNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+  sqlite3_stmt* get() const { return stmt_; }
+
+ private:
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+class Database {
+ public:
+  Database(const std::string& path, bool read_only);
+  ~Database();
+  Database(const Database&) = delete;
+  void exec(const char* sql);
+  sqlite3* get() const { return db_; }
+  int64_t changes() const { return sqlite3_changes64(db_); }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+}  // namespace inlet::journal

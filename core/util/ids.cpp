@@ -1,0 +1,35 @@
+#include "util/ids.h"
+
+#include <openssl/rand.h>
+
+#include <chrono>
+#include <cstring>
+#include <stdexcept>
+
+namespace inlet::util {
+
+int64_t nowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string newEventId(int64_t unix_ms) {
+  unsigned char b[16];
+  if (RAND_bytes(b + 6, 10) != 1) throw std::runtime_error("RAND_bytes failed");
+  auto ms = static_cast<uint64_t>(unix_ms);
+  for (int i = 0; i < 6; ++i) b[i] = static_cast<unsigned char>(ms >> (40 - 8 * i));
+  b[6] = static_cast<unsigned char>(0x70 | (b[6] & 0x0F));  // version 7
+  b[8] = static_cast<unsigned char>(0x80 | (b[8] & 0x3F));  // variant 10
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  out.reserve(36);
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
+    out.push_back(hex[b[i] >> 4]);
+    out.push_back(hex[b[i] & 0xF]);
+  }
+  return out;
+}
+
+}  // namespace inlet::util

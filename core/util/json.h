@@ -1,0 +1,28 @@
+// Small JSON text helpers for the hot path (escaping, validation, array element spans).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace inlet::util {
+
+// Appends `s` as a JSON string literal (with quotes). Invalid UTF-8 bytes are replaced by
+// U+FFFD so the output is always valid JSON.
+void appendJsonString(std::string& out, std::string_view s);
+std::string jsonString(std::string_view s);
+
+// True when `text` is one complete RFC 8259 JSON value (checked with SQLite's json_valid, the
+// same parser the embedded store's json_extract() uses, so "valid" means "queryable").
+bool isValidJson(std::string_view text);
+
+// The exact byte spans of the top-level elements of a JSON array (nullopt when `text` is not an
+// array or is malformed). Element bytes are returned verbatim — never re-serialized — because
+// some providers sign individual elements (Segment).
+std::optional<std::vector<std::string_view>> arrayElements(std::string_view text);
+
+// Trims JSON whitespace from both ends.
+std::string_view trimJsonSpace(std::string_view s);
+
+}  // namespace inlet::util

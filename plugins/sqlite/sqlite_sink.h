@@ -1,0 +1,44 @@
+// The embedded store: one SQLite table per pipeline, the JSON in a `data` column that sqlite3's
+// JSON functions read (json_extract(data, '$.action')). WAL + synchronous=FULL by default.
+#pragma once
+
+#include <inlet/sdk.h>
+#include <sqlite3.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace inlet::sinks {
+
+class SqliteSink : public sdk::Sink {
+ public:
+  struct Options {
+    std::string path;
+    std::string synchronous = "full";  // full | normal
+    int64_t busy_timeout_ms = 5000;
+  };
+  explicit SqliteSink(Options options);
+  ~SqliteSink() override;
+  static std::unique_ptr<SqliteSink> create(const sdk::Config& config, const std::vector<sdk::Secret>&,
+                                            const sdk::Host& host);
+
+  void prepare(const sdk::TableSpec& table) override;
+  sdk::WriteResult write(const std::vector<sdk::Event>& events, std::string& error) override;
+
+ private:
+  void open();
+  void exec(const std::string& sql);
+  sqlite3_stmt* insertFor(const std::string& table);
+
+  Options options_;
+  sqlite3* db_ = nullptr;
+  std::map<std::string, sdk::TableSpec> tables_;           // by table name
+  std::map<std::string, sqlite3_stmt*> inserts_;            // by table name
+};
+
+// Quotes an SQL identifier ("a""b").
+std::string quoteIdent(const std::string& name);
+
+}  // namespace inlet::sinks
