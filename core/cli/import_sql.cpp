@@ -65,13 +65,16 @@ class SqlLexer {
       } else if (std::isalpha(static_cast<unsigned char>(c)) || c == '_' ||
                  static_cast<unsigned char>(c) >= 0x80) {
         t.kind = Kind::Word;
-        while (i_ < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[i_])) || s_[i_] == '_' ||
-                                  s_[i_] == '$' || static_cast<unsigned char>(s_[i_]) >= 0x80))
+        while (i_ < s_.size() &&
+               (std::isalnum(static_cast<unsigned char>(s_[i_])) || s_[i_] == '_' ||
+                s_[i_] == '$' || static_cast<unsigned char>(s_[i_]) >= 0x80))
           ++i_;
         t.text = lower(s_.substr(t.begin, i_ - t.begin));
       } else if (std::isdigit(static_cast<unsigned char>(c))) {
         t.kind = Kind::Number;
-        while (i_ < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[i_])) || s_[i_] == '.')) ++i_;
+        while (i_ < s_.size() &&
+               (std::isalnum(static_cast<unsigned char>(s_[i_])) || s_[i_] == '.'))
+          ++i_;
         t.text = std::string(s_.substr(t.begin, i_ - t.begin));
       } else {
         // Multi-character operators matter only for not splitting them; keep them whole.
@@ -145,16 +148,27 @@ class SqlLexer {
         char e = s_[i_];
         step();
         switch (e) {
-          case 'b': out.push_back('\b'); break;
-          case 'f': out.push_back('\f'); break;
-          case 'n': out.push_back('\n'); break;
-          case 'r': out.push_back('\r'); break;
-          case 't': out.push_back('\t'); break;
+          case 'b':
+            out.push_back('\b');
+            break;
+          case 'f':
+            out.push_back('\f');
+            break;
+          case 'n':
+            out.push_back('\n');
+            break;
+          case 'r':
+            out.push_back('\r');
+            break;
+          case 't':
+            out.push_back('\t');
+            break;
           case 'x': {
             int v = 0, n = 0;
             while (n < 2 && std::isxdigit(static_cast<unsigned char>(peek(0)))) {
               char h = s_[i_];
-              v = v * 16 + (std::isdigit(static_cast<unsigned char>(h)) ? h - '0' : (h | 32) - 'a' + 10);
+              v = v * 16 +
+                  (std::isdigit(static_cast<unsigned char>(h)) ? h - '0' : (h | 32) - 'a' + 10);
               step();
               ++n;
             }
@@ -238,8 +252,12 @@ class Statement {
 
   bool atEnd() const { return k_ >= t_.size(); }
   const Token* cur() const { return atEnd() ? nullptr : &t_[k_]; }
-  bool isWord(const char* w) const { return !atEnd() && t_[k_].kind == Kind::Word && t_[k_].text == w; }
-  bool isPunct(const char* p) const { return !atEnd() && t_[k_].kind == Kind::Punct && t_[k_].text == p; }
+  bool isWord(const char* w) const {
+    return !atEnd() && t_[k_].kind == Kind::Word && t_[k_].text == w;
+  }
+  bool isPunct(const char* p) const {
+    return !atEnd() && t_[k_].kind == Kind::Punct && t_[k_].text == p;
+  }
   const Token& take() {
     if (atEnd()) throw StatementError("unexpected end of statement");
     return t_[k_++];
@@ -255,7 +273,8 @@ class Statement {
   std::string found() const {
     if (atEnd()) return "at the end of the statement";
     return "at line " + std::to_string(t_[k_].line) + ", found '" +
-           std::string(src_.substr(t_[k_].begin, std::min<size_t>(t_[k_].end - t_[k_].begin, 40))) + "'";
+           std::string(src_.substr(t_[k_].begin, std::min<size_t>(t_[k_].end - t_[k_].begin, 40))) +
+           "'";
   }
   static std::string upper(std::string s) {
     for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -264,7 +283,8 @@ class Statement {
 
   // name or "quoted name"
   std::string identifier(const char* what) {
-    if (!atEnd() && (t_[k_].kind == Kind::Word || t_[k_].kind == Kind::QuotedIdent)) return t_[k_++].text;
+    if (!atEnd() && (t_[k_].kind == Kind::Word || t_[k_].kind == Kind::QuotedIdent))
+      return t_[k_++].text;
     throw StatementError(std::string("expected ") + what + " " + found());
   }
   std::vector<std::string> qualifiedName(const char* what) {
@@ -337,7 +357,8 @@ SecretDef parseSecret(Statement& st, int line) {
   SecretDef s;
   s.line = line;
   st.ifNotExists();
-  s.name = st.qualifiedName("a secret name").back();  // secrets are schema-scoped; the name is enough
+  s.name =
+      st.qualifiedName("a secret name").back();  // secrets are schema-scoped; the name is enough
   if (st.isWord("with")) {
     st.take();
     auto opts = st.options();
@@ -348,7 +369,8 @@ SecretDef parseSecret(Statement& st, int line) {
   }
   st.expectWord("as");
   const Token* v = st.cur();
-  if (!v || v->kind != Kind::String) throw StatementError("expected the secret value as a string literal " + st.found());
+  if (!v || v->kind != Kind::String)
+    throw StatementError("expected the secret value as a string literal " + st.found());
   s.value = st.take().text;
   if (!st.atEnd()) throw StatementError("unexpected text after the secret value " + st.found());
   return s;
@@ -424,7 +446,8 @@ bool plainSafe(std::string_view s) {
   if (!(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
   for (char c : s)
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-')) return false;
-  static const char* const kReserved[] = {"true", "false", "yes", "no", "on", "off", "null", "y", "n"};
+  static const char* const kReserved[] = {"true", "false", "yes", "no", "on",
+                                          "off",  "null",  "y",   "n"};
   for (const char* r : kReserved)
     if (lower(s) == r) return false;
   return true;
@@ -436,11 +459,21 @@ std::string doubleQuoted(std::string_view s) {
   std::string out = "\"";
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20 || c == 0x7F) {
           char buf[8];
@@ -460,8 +493,10 @@ std::string quoted(std::string_view s) {
     if (c < 0x20 || c == 0x7F) return doubleQuoted(s);
   std::string out = "'";
   for (char c : s) {
-    if (c == '\'') out += "''";
-    else out.push_back(c);
+    if (c == '\'')
+      out += "''";
+    else
+      out.push_back(c);
   }
   return out + "'";
 }
@@ -470,7 +505,8 @@ std::string key(std::string_view s) { return plainSafe(s) ? std::string(s) : quo
 
 std::string pathScalar(const std::string& p) {
   for (char c : p)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '_' || c == '-' || c == '.'))
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '_' || c == '-' ||
+          c == '.'))
       return quoted(p);
   return p;
 }
@@ -539,8 +575,8 @@ int importSqlText(const std::string& sql, const std::string& source_name,
         if (current[i].kind != Kind::Word) break;
         head += (head.empty() ? "" : " ") + Statement::upper(current[i].text);
       }
-      throw StatementError("unsupported statement" + (head.empty() ? std::string() : " (" + head + ")") +
-                           ", skipped");
+      throw StatementError("unsupported statement" +
+                           (head.empty() ? std::string() : " (" + head + ")") + ", skipped");
     } catch (const StatementError& e) {
       err << source_name << ":" << line << ": " << e.message << "\n";
     }
@@ -580,10 +616,12 @@ int importSqlText(const std::string& sql, const std::string& source_name,
 
   out << "# Generated by `inlet import-sql " << source_name << "` from RisingWave webhook DDL.\n"
       << "# Each webhook table became a pipeline at its RisingWave path\n"
-      << "# (/webhook/{database}/{schema}/{table}), verified by the `expression` provider with the\n"
+      << "# (/webhook/{database}/{schema}/{table}), verified by the `expression` provider with "
+         "the\n"
       << "# table's VALIDATE expression unchanged.\n"
       << "server:\n"
-      << "  listen: 127.0.0.1:4560   # RisingWave's webhook port; 0.0.0.0:4560 to accept remote senders\n"
+      << "  listen: 127.0.0.1:4560   # RisingWave's webhook port; 0.0.0.0:4560 to accept remote "
+         "senders\n"
       << "plugins:\n"
       << "  path: [build/plugins]\n";
   if (!names.empty()) {
@@ -617,11 +655,13 @@ int importSqlText(const std::string& sql, const std::string& source_name,
     std::string name = t.name;
     if (used_names.count(name)) name = t.schema + "_" + t.name;
     if (used_names.count(name)) name = t.database + "_" + t.schema + "_" + t.name;
-    for (int n = 2; used_names.count(name); ++n) name = t.database + "_" + t.schema + "_" + t.name + "_" + std::to_string(n);
+    for (int n = 2; used_names.count(name); ++n)
+      name = t.database + "_" + t.schema + "_" + t.name + "_" + std::to_string(n);
     used_names.insert(name);
 
     out << "  " << key(name) << ":   # " << source_name << ":" << t.line << "\n"
-        << "    path: " << pathScalar("/webhook/" + t.database + "/" + t.schema + "/" + t.name) << "\n"
+        << "    path: " << pathScalar("/webhook/" + t.database + "/" + t.schema + "/" + t.name)
+        << "\n"
         << "    auth:\n"
         << "      provider: expression\n";
     if (!t.secret.empty()) out << "      secrets: [" << key(t.secret) << "]\n";

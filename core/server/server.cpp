@@ -26,7 +26,7 @@ using pipeline::Outcome;
 namespace {
 
 void send(HTTPServerResponse& resp, const Outcome& o, bool close = false) {
-  resp.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(o.status));
+  resp.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(o.status));
   resp.setContentType(o.content_type);
   if (o.retry_after) resp.set("Retry-After", "1");
   if (close) resp.setKeepAlive(false);
