@@ -1,0 +1,602 @@
+// The journal: the durable ack point. Group commit, dedup claims in the same transaction,
+// cursors, dead letters, readers, clean shutdown and durability across instances.
+#include "journal/journal.h"
+
+#include <gtest/gtest.h>
+
+#include <inlet/testing/server.h>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "util/ids.h"
+
+using inlet::journal::AppendResult;
+using inlet::journal::Event;
+using inlet::journal::Journal;
+using inlet::journal::Reader;
+using inlet::testing::TempDir;
+using Status = inlet::journal::AppendResult::Status;
+
+namespace {
+
+constexpr int64_t kHour = 3600 * 1000;
+
+inlet::config::JournalConfig journalConfig(const TempDir& dir, const std::string& name = "journal.db") {
+  inlet::config::JournalConfig c;
+  c.path = dir.str(name);
+  return c;
+}
+
+Event event(const std::string& pipeline, const std::string& body = "{}", int64_t received_ms = 0) {
+  Event e;
+  e.received_ms = received_ms ? received_ms : inlet::util::nowMs();
+  e.id = inlet::util::newEventId(e.received_ms);
+  e.pipeline = pipeline;
+  e.provider = "test";
+  e.event_type = "ping";
+  e.headers_json = "{}";
+  e.body = body;
+  e.data_json = body;
+  return e;
+}
+
+std::vector<Event> all(const std::string& path) {
+  Reader r(path);
+  return r.after(0, {}, 1'000'000);
+}
+
+// Holds the writer thread inside the commit listener after its first commit, so that the test
+// can queue submissions deterministically before they are committed.
+class WriterGate {
+ public:
+  explicit WriterGate(Journal& j) : journal_(j), released_(promise_.get_future().share()) {
+    j.setCommitListener([this](uint64_t seq) {
+      ++commits_;
+      last_seq_ = seq;
+      if (first_.exchange(false)) released_.wait();
+    });
+  }
+  ~WriterGate() {
+    release();
+    journal_.setCommitListener(nullptr);
+  }
+  void release() {
+    if (!done_.exchange(true)) promise_.set_value();
+  }
+  int commits() const { return commits_; }
+  uint64_t lastSeq() const { return last_seq_; }
+
+ private:
+  Journal& journal_;
+  std::promise<void> promise_;
+  std::shared_future<void> released_;
+  std::atomic<bool> first_{true}, done_{false};
+  std::atomic<int> commits_{0};
+  std::atomic<uint64_t> last_seq_{0};
+};
+
+// Waits until `n` submissions are queued (the writer is held by a WriterGate).
+void waitPending(Journal& j, size_t n) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (j.pending() < n && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  ASSERT_EQ(j.pending(), n);
+}
+
+TEST(Journal, AppendReturnsAcceptedWithSeq) {
+  TempDir dir;
+  Journal j(journalConfig(dir));
+  auto e1 = event("p", "{\"n\":1}");
+  auto r1 = j.append("p", "", 0, {e1});
+  ASSERT_EQ(r1.status, Status::Accepted) << r1.error;
+  EXPECT_EQ(r1.event_id, e1.id);
+  EXPECT_GE(r1.last_seq, 1u);
+  auto r2 = j.append("p", "", 0, {event("p")});
+  ASSERT_EQ(r2.status, Status::Accepted);
+  EXPECT_GT(r2.last_seq, r1.last_seq);
+  EXPECT_EQ(j.maxSeq(), r2.last_seq);
+  EXPECT_EQ(j.path(), dir.str("journal.db"));
+}
+
+TEST(Journal, FieldsRoundTrip) {
+  TempDir dir;
+  Journal j(journalConfig(dir, "nested/dir/journal.db"));  // parent folders are created
+  Event e = event("p", std::string("raw\0bytes\xff\n", 11), 1234);
+  e.data_json = "";  // a raw, non-JSON body
+  e.delivery_id = "d-1";
+  e.dedup_key = "k";
+  e.columns_json = "{\"a\":1}";
+  e.headers_json = "{\"x\":\"y\"}";
+  e.authenticated = false;
+  auto r = j.append("p", "k", kHour, {e});
+  ASSERT_EQ(r.status, Status::Accepted) << r.error;
+  auto got = all(j.path());
+  ASSERT_EQ(got.size(), 1u);
+  const Event& g = got[0];
+  EXPECT_EQ(g.seq, r.last_seq);
+  EXPECT_EQ(g.id, e.id);
+  EXPECT_EQ(g.pipeline, "p");
+  EXPECT_EQ(g.received_ms, 1234);
+  EXPECT_EQ(g.provider, "test");
+  EXPECT_EQ(g.event_type, "ping");
+  EXPECT_EQ(g.delivery_id, "d-1");
+  EXPECT_EQ(g.dedup_key, "k");
+  EXPECT_EQ(g.headers_json, "{\"x\":\"y\"}");
+  EXPECT_EQ(g.body, std::string("raw\0bytes\xff\n", 11));  // binary-safe
+  EXPECT_EQ(g.data_json, "");
+  EXPECT_EQ(g.columns_json, "{\"a\":1}");
+  EXPECT_FALSE(g.authenticated);
+}
+
+TEST(Journal, ConcurrentAppendsFrom32ThreadsAllCommitWithDistinctSeqs) {
+  TempDir dir;
+  Journal j(journalConfig(dir));
+  constexpr int kThreads = 32, kPerThread = 20;
+  std::vector<std::vector<AppendResult>> results(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        std::vector<Event> events;
+        for (int k = 0; k <= i % 3; ++k) events.push_back(event("p" + std::to_string(t % 4)));
+        results[t].push_back(j.append("p", "", 0, std::move(events)));
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::set<uint64_t> seqs;
+  size_t expected_rows = 0;
+  for (int t = 0; t < kThreads; ++t) {
+    ASSERT_EQ(results[t].size(), static_cast<size_t>(kPerThread));
+    for (int i = 0; i < kPerThread; ++i) {
+      ASSERT_EQ(results[t][i].status, Status::Accepted) << results[t][i].error;
+      EXPECT_TRUE(seqs.insert(results[t][i].last_seq).second) << "seq reused: " << results[t][i].last_seq;
+      expected_rows += static_cast<size_t>(i % 3 + 1);
+    }
+  }
+  auto rows = all(j.path());
+  EXPECT_EQ(rows.size(), expected_rows);
+  std::set<uint64_t> row_seqs;
+  std::set<std::string> ids;
+  for (const auto& e : rows) {
+    row_seqs.insert(e.seq);
+    ids.insert(e.id);
+  }
+  EXPECT_EQ(row_seqs.size(), expected_rows);
+  EXPECT_EQ(ids.size(), expected_rows);
+}
+
+TEST(Journal, GroupCommitCoversManyAppendsInOneTransaction) {
+  TempDir dir;
+  Journal j(journalConfig(dir));
+  WriterGate gate(j);
+  ASSERT_EQ(j.append("p", "", 0, {event("p")}).status, Status::Accepted);  // writer now held
+  constexpr int kThreads = 31;
+  std::vector<AppendResult> results(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] { results[t] = j.append("p", "", 0, {event("p"), event("p")}); });
+  waitPending(j, kThreads);
+  gate.release();
+  for (auto& t : threads) t.join();
+  std::set<uint64_t> seqs;
+  for (const auto& r : results) {
+    ASSERT_EQ(r.status, Status::Accepted) << r.error;
+    EXPECT_TRUE(seqs.insert(r.last_seq).second);
+  }
+  // One transaction (one fsync) for all 31 queued appends.
+  EXPECT_EQ(gate.commits(), 2);
+  EXPECT_EQ(gate.lastSeq(), j.maxSeq());
+  EXPECT_EQ(all(j.path()).size(), 1u + 2 * kThreads);
+}
+
+TEST(Journal, MaxBatchSplitsLargeQueues) {
+  TempDir dir;
+  auto cfg = journalConfig(dir);
+  cfg.max_batch = 4;
+  Journal j(cfg);
+  WriterGate gate(j);
+  ASSERT_EQ(j.append("p", "", 0, {event("p")}).status, Status::Accepted);
+  std::vector<std::thread> threads;
+  std::atomic<int> accepted{0};
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&] {
+      if (j.append("p", "", 0, {event("p"), event("p")}).status == Status::Accepted) ++accepted;
+    });
+  waitPending(j, 8);
+  gate.release();
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(accepted.load(), 8);
+  EXPECT_EQ(gate.commits(), 1 + 4);  // 16 events in batches of at most 4
+}
+
+TEST(Journal, SameClaimKeyTwiceIsDuplicate) {
+  TempDir dir;
+  Journal j(journalConfig(dir));
+  auto first = event("p", "{\"v\":1}");
+  auto r1 = j.append("p", "delivery-1", kHour, {first});
+  ASSERT_EQ(r1.status, Status::Accepted) << r1.error;
+  auto r2 = j.append("p", "delivery-1", kHour, {event("p", "{\"v\":2}")});
+  EXPECT_EQ(r2.status, Status::Duplicate);
+  EXPECT_EQ(r2.event_id, first.id);  // the original event's id
+  auto rows = all(j.path());
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].body, "{\"v\":1}");
+
+  // Keys are per pipeline; an empty key never deduplicates.
+  EXPECT_EQ(j.append("q", "delivery-1", kHour, {event("q")}).status, Status::Accepted);
+  EXPECT_EQ(j.append("p", "", kHour, {event("p")}).status, Status::Accepted);
+  EXPECT_EQ(j.append("p", "", kHour, {event("p")}).status, Status::Accepted);
+  EXPECT_EQ(all(j.path()).size(), 4u);
+}
+
+TEST(Journal, SameKeyConcurrentlyExactlyOneAccepted) {
+  TempDir dir;
+  Journal j(journalConfig(dir));
+  constexpr int kThreads = 16;
+  std::vector<AppendResult> results(kThreads);
+  std::vector<std::string> ids(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      auto e = event("p", "{\"t\":" + std::to_string(t) + "}");
+      ids[t] = e.id;
+      results[t] = j.append("p", "same-key", kHour, {e});
+    });
+  }
+  for (auto& t : threads) t.join();
+  int accepted = 0;
+  std::string winner;
+  for (int t = 0; t < kThreads; ++t) {
+    if (results[t].status == Status::Accepted) {
+      ++accepted;
+      winner = ids[t];
+    }
+  }
+  ASSERT_EQ(accepted, 1);
+  for (const auto& r : results) {
+    EXPECT_NE(r.status, Status::Failed) << r.error;
+    EXPECT_EQ(r.event_id, winner);
+  }
+  auto rows = all(j.path());
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].id, winner);
+}
+
+TEST(Journal, SameKeyInOneBatch) {
+  // Both submissions land in the same transaction: the second sees the first's claim.
+  TempDir dir;
+  Journal j(journalConfig(dir));
+  WriterGate gate(j);
+  ASSERT_EQ(j.append("p", "", 0, {event("p")}).status, Status::Accepted);
+  auto a = event("p"), b = event("p");
+  AppendResult ra, rb;
+  std::thread ta([&] { ra = j.append("p", "k", kHour, {a}); });
+  waitPending(j, 1);
+  std::thread tb([&] { rb = j.append("p", "k", kHour, {b}); });
+  waitPending(j, 2);
+  gate.release();
+  ta.join();
+  tb.join();
+  EXPECT_EQ(ra.status, Status::Accepted);
+  EXPECT_EQ(rb.status, Status::Duplicate);
+  EXPECT_EQ(rb.event_id, a.id);
+  EXPECT_EQ(all(j.path()).size(), 2u);
+  EXPECT_EQ(gate.commits(), 2);
+}
+
+TEST(Journal, WindowExpiry) {
+  TempDir dir;
+  Journal j(journalConfig(dir));
+  auto e1 = event("p");
+  ASSERT_EQ(j.append("p", "k", 1, {e1}).status, Status::Accepted);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  auto e2 = event("p");
+  auto r2 = j.append("p", "k", kHour, {e2});
+  EXPECT_EQ(r2.status, Status::Accepted) << "an expired claim can be claimed again";
+  // The new claim has the new window and points at the new event.
+  auto r3 = j.append("p", "k", kHour, {event("p")});
+  EXPECT_EQ(r3.status, Status::Duplicate);
+  EXPECT_EQ(r3.event_id, e2.id);
+  EXPECT_EQ(all(j.path()).size(), 2u);
+}
+
+TEST(Journal, EventsOfOneAppendCommitAtomically) {
+  TempDir dir;
+  Journal j(journalConfig(dir));
+  std::vector<Event> events;
+  for (int i = 0; i < 5; ++i) events.push_back(event("p", "{\"i\":" + std::to_string(i) + "}"));
+  auto first_id = events[0].id;
+  auto r = j.append("p", "batch", kHour, events);
+  ASSERT_EQ(r.status, Status::Accepted);
+  EXPECT_EQ(r.event_id, first_id);
+  auto rows = all(j.path());
+  ASSERT_EQ(rows.size(), 5u);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(rows[i].seq, r.last_seq - 4 + i);  // contiguous, in order
+    EXPECT_EQ(rows[i].body, "{\"i\":" + std::to_string(i) + "}");
+  }
+
+  // A failing event (duplicate id) fails the whole append: none of its events, and not its
+  // dedup claim, are kept.
+  std::vector<Event> bad = {event("p", "{\"bad\":1}"), event("p", "{\"bad\":2}"), event("p", "{\"bad\":3}")};
+  bad[2].id = bad[0].id;
+  auto rb = j.append("p", "retry-me", kHour, bad);
+  EXPECT_EQ(rb.status, Status::Failed);
+  EXPECT_FALSE(rb.error.empty());
+  EXPECT_EQ(all(j.path()).size(), 5u);
+  bad[2].id = inlet::util::newEventId(inlet::util::nowMs());
+  auto retry = j.append("p", "retry-me", kHour, bad);
+  EXPECT_EQ(retry.status, Status::Accepted) << "the failed attempt must not have kept the claim";
+  EXPECT_EQ(all(j.path()).size(), 8u);
+}
+
+TEST(Journal, EmptyAppend) {
+  TempDir dir;
+  Journal j(journalConfig(dir));
+  auto r = j.append("p", "k", kHour, {});
+  EXPECT_EQ(r.status, Status::Accepted);
+  EXPECT_EQ(r.last_seq, 0u);
+  EXPECT_TRUE(all(j.path()).empty());
+}
+
+TEST(Journal, CursorNeverMovesBackwards) {
+  TempDir dir;
+  Journal j(journalConfig(dir));
+  EXPECT_EQ(j.cursor("s"), 0u);
+  j.setCursor("s", 10);
+  EXPECT_EQ(j.cursor("s"), 10u);
+  j.setCursor("s", 5);
+  EXPECT_EQ(j.cursor("s"), 10u);
+  j.setCursor("s", 10);
+  EXPECT_EQ(j.cursor("s"), 10u);
+  j.setCursor("s", 25);
+  EXPECT_EQ(j.cursor("s"), 25u);
+  EXPECT_EQ(j.cursor("other"), 0u);  // per sink
+  j.setCursor("other", 3);
+  EXPECT_EQ(j.cursor("other"), 3u);
+  EXPECT_EQ(j.cursor("s"), 25u);
+}
+
+TEST(Journal, DeadLetters) {
+  TempDir dir;
+  Journal j(journalConfig(dir));
+  std::vector<uint64_t> seqs;
+  for (int i = 0; i < 3; ++i) seqs.push_back(j.append("p", "", 0, {event("p")}).last_seq);
+  int64_t before = inlet::util::nowMs();
+  j.deadLetter("s", {seqs[0], seqs[2]}, 5, "connection refused");
+  Reader reader(j.path());
+  auto dl = reader.deadLetters("s");
+  ASSERT_EQ(dl.size(), 2u);
+  EXPECT_EQ(dl[0].sink, "s");
+  EXPECT_EQ(dl[0].seq, seqs[0]);
+  EXPECT_EQ(dl[1].seq, seqs[2]);
+  EXPECT_EQ(dl[0].attempts, 5);
+  EXPECT_EQ(dl[0].error, "connection refused");
+  EXPECT_GE(dl[0].failed_at, before);
+  EXPECT_LE(dl[0].failed_at, inlet::util::nowMs());
+  EXPECT_TRUE(reader.deadLetters("other").empty());
+
+  // Dead-lettering again updates the entry instead of duplicating it.
+  j.deadLetter("s", {seqs[0]}, 9, "still refused");
+  dl = reader.deadLetters("s");
+  ASSERT_EQ(dl.size(), 2u);
+  EXPECT_EQ(dl[0].attempts, 9);
+  EXPECT_EQ(dl[0].error, "still refused");
+
+  // Per sink.
+  j.deadLetter("t", {seqs[1]}, 1, "x");
+  EXPECT_EQ(reader.deadLetters("t").size(), 1u);
+  EXPECT_EQ(reader.deadLetters("s").size(), 2u);
+
+  j.removeDeadLetters("s", {seqs[0], 999999});
+  dl = reader.deadLetters("s");
+  ASSERT_EQ(dl.size(), 1u);
+  EXPECT_EQ(dl[0].seq, seqs[2]);
+  EXPECT_EQ(reader.deadLetters("t").size(), 1u);
+}
+
+TEST(Reader, AfterFiltersByPipelineAndOrdersBySeq) {
+  TempDir dir;
+  Journal j(journalConfig(dir));
+  std::vector<uint64_t> a_seqs, b_seqs;
+  for (int i = 0; i < 6; ++i) {
+    const char* p = i % 3 == 0 ? "b" : (i % 3 == 1 ? "a" : "c");
+    auto r = j.append(p, "", 0, {event(p, "{\"i\":" + std::to_string(i) + "}")});
+    ASSERT_EQ(r.status, Status::Accepted);
+    if (std::string(p) == "a") a_seqs.push_back(r.last_seq);
+    if (std::string(p) == "b") b_seqs.push_back(r.last_seq);
+  }
+  Reader reader(j.path());
+  auto a = reader.after(0, {"a"}, 100);
+  ASSERT_EQ(a.size(), 2u);
+  EXPECT_EQ(a[0].seq, a_seqs[0]);
+  EXPECT_EQ(a[1].seq, a_seqs[1]);
+  for (const auto& e : a) EXPECT_EQ(e.pipeline, "a");
+
+  auto ab = reader.after(0, {"a", "b"}, 100);
+  ASSERT_EQ(ab.size(), 4u);
+  for (size_t i = 1; i < ab.size(); ++i) EXPECT_LT(ab[i - 1].seq, ab[i].seq);
+  for (const auto& e : ab) EXPECT_NE(e.pipeline, "c");
+
+  auto later = reader.after(a_seqs[0], {"a"}, 100);
+  ASSERT_EQ(later.size(), 1u);
+  EXPECT_EQ(later[0].seq, a_seqs[1]);
+
+  auto everything = reader.after(0, {}, 100);
+  EXPECT_EQ(everything.size(), 6u);
+  auto limited = reader.after(0, {}, 4);
+  ASSERT_EQ(limited.size(), 4u);
+  EXPECT_EQ(limited.back().seq, everything[3].seq);
+  EXPECT_TRUE(reader.after(everything.back().seq, {}, 100).empty());
+  EXPECT_TRUE(reader.after(0, {"nope"}, 100).empty());
+}
+
+TEST(Reader, SeesCommitsOfALiveJournal) {
+  TempDir dir;
+  Journal j(journalConfig(dir));
+  j.append("p", "", 0, {event("p")});
+  Reader reader(j.path());
+  EXPECT_EQ(reader.after(0, {}, 10).size(), 1u);
+  j.append("p", "", 0, {event("p")});
+  EXPECT_EQ(reader.after(0, {}, 10).size(), 2u);  // WAL: the reader sees the new commit
+}
+
+TEST(Reader, Select) {
+  TempDir dir;
+  Journal j(journalConfig(dir));
+  std::vector<Event> events = {event("a", "{}", 1000), event("b", "{}", 2000), event("a", "{}", 3000),
+                               event("a", "{}", 4000)};
+  std::vector<uint64_t> seqs;
+  for (const auto& e : events) seqs.push_back(j.append(e.pipeline, "", 0, {e}).last_seq);
+  Reader reader(j.path());
+  using F = Reader::Filter;
+
+  F by_id;
+  by_id.id = events[2].id;
+  auto r = reader.select(by_id, 100);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].seq, seqs[2]);
+
+  F by_pipeline;
+  by_pipeline.pipeline = "a";
+  r = reader.select(by_pipeline, 100);
+  ASSERT_EQ(r.size(), 3u);
+  EXPECT_EQ(r[0].seq, seqs[0]);
+  EXPECT_EQ(r[2].seq, seqs[3]);
+
+  F range;  // [since, until)
+  range.since_ms = 2000;
+  range.until_ms = 4000;
+  r = reader.select(range, 100);
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].received_ms, 2000);
+  EXPECT_EQ(r[1].received_ms, 3000);
+
+  F combined = range;
+  combined.pipeline = "a";
+  r = reader.select(combined, 100);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].seq, seqs[2]);
+
+  j.deadLetter("s", {seqs[1], seqs[3]}, 3, "boom");
+  F dead;
+  dead.dead_letters_of = "s";
+  r = reader.select(dead, 100);
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].seq, seqs[1]);
+  EXPECT_EQ(r[1].seq, seqs[3]);
+  dead.dead_letters_of = "other";
+  EXPECT_TRUE(reader.select(dead, 100).empty());
+
+  F after;
+  after.after_seq = seqs[1];
+  r = reader.select(after, 100);
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].seq, seqs[2]);
+
+  EXPECT_EQ(reader.select(F{}, 100).size(), 4u);
+  EXPECT_EQ(reader.select(F{}, 1).size(), 1u);
+  F unknown;
+  unknown.id = "no-such-id";
+  EXPECT_TRUE(reader.select(unknown, 100).empty());
+}
+
+TEST(Journal, CloseCommitsPendingAppends) {
+  TempDir dir;
+  Journal j(journalConfig(dir));
+  WriterGate gate(j);
+  ASSERT_EQ(j.append("p", "", 0, {event("p")}).status, Status::Accepted);  // writer now held
+  constexpr int kThreads = 12;
+  std::vector<AppendResult> results(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] { results[t] = j.append("p", "k" + std::to_string(t), kHour, {event("p")}); });
+  waitPending(j, kThreads);
+  std::thread closer([&] { j.close(); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // close() is now waiting
+  gate.release();
+  closer.join();
+  for (auto& t : threads) t.join();
+  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(results[t].status, Status::Accepted) << t << ": " << results[t].error;
+  EXPECT_EQ(all(dir.str("journal.db")).size(), 1u + kThreads);
+
+  // After close, appends are refused (never silently dropped) and close is idempotent.
+  auto late = j.append("p", "", 0, {event("p")});
+  EXPECT_EQ(late.status, Status::Failed);
+  EXPECT_NE(late.error.find("closing"), std::string::npos) << late.error;
+  j.close();
+}
+
+TEST(Journal, ReopenKeepsEverything) {
+  TempDir dir;
+  std::vector<Event> written;
+  uint64_t last = 0;
+  std::string claimed_id;
+  {
+    Journal j(journalConfig(dir));
+    for (int i = 0; i < 10; ++i) {
+      auto e = event(i % 2 ? "a" : "b", "{\"i\":" + std::to_string(i) + "}");
+      auto r = j.append(e.pipeline, "key-" + std::to_string(i), kHour, {e});
+      ASSERT_EQ(r.status, Status::Accepted);
+      last = r.last_seq;
+      written.push_back(e);
+      if (i == 3) claimed_id = e.id;
+    }
+    j.setCursor("s", 7);
+    j.deadLetter("s", {2}, 4, "gone");
+  }  // destructor closes
+  {
+    Journal j(journalConfig(dir));
+    EXPECT_EQ(j.maxSeq(), last);
+    EXPECT_EQ(j.cursor("s"), 7u);
+    auto rows = all(j.path());
+    ASSERT_EQ(rows.size(), written.size());
+    for (size_t i = 0; i < rows.size(); ++i) {
+      EXPECT_EQ(rows[i].id, written[i].id);
+      EXPECT_EQ(rows[i].body, written[i].body);
+      EXPECT_EQ(rows[i].pipeline, written[i].pipeline);
+    }
+    Reader reader(j.path());
+    ASSERT_EQ(reader.deadLetters("s").size(), 1u);
+    EXPECT_EQ(reader.deadLetters("s")[0].error, "gone");
+    // Dedup claims survive too.
+    auto dup = j.append("a", "key-3", kHour, {event("a")});
+    EXPECT_EQ(dup.status, Status::Duplicate);
+    EXPECT_EQ(dup.event_id, claimed_id);
+    // New events continue the sequence.
+    auto r = j.append("a", "", 0, {event("a")});
+    ASSERT_EQ(r.status, Status::Accepted);
+    EXPECT_GT(r.last_seq, last);
+    j.close();
+  }
+}
+
+TEST(Journal, CommitListenerGetsHighestSeq) {
+  TempDir dir;
+  Journal j(journalConfig(dir));
+  std::atomic<uint64_t> seen{0};
+  j.setCommitListener([&](uint64_t seq) { seen = seq; });
+  auto r = j.append("p", "", 0, {event("p"), event("p"), event("p")});
+  ASSERT_EQ(r.status, Status::Accepted);
+  // The listener runs right after the waiters are released; give it a moment.
+  for (int i = 0; i < 500 && seen.load() != r.last_seq; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  EXPECT_EQ(seen.load(), r.last_seq);
+  j.close();
+}
+
+TEST(Journal, OpenFailsLoudly) {
+  TempDir dir;
+  inlet::testing::writeFile(dir.path() / "file", "x");
+  inlet::config::JournalConfig c;
+  c.path = dir.str("file/journal.db");  // parent is a regular file
+  EXPECT_ANY_THROW(Journal j(c));
+}
+
+}  // namespace
