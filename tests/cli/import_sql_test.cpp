@@ -97,6 +97,7 @@ Create Table Shop.Orders (body jsonb)
             "secure_compare(headers->>'x-sig', -- trailing; comment\n"
             "    encode(hmac(\"Odd-Name\", body, 'sha256'), 'base64') || E'\\\\;' || 'don''t')");
   EXPECT_NE(r.out.find("is_batched"), std::string::npos);
+  EXPECT_NE(r.out.find("split: jsonl"), std::string::npos) << r.out;
 }
 
 TEST(ImportSql, QualifiedNamesAndValidateWithoutSecret) {

@@ -1,0 +1,15 @@
+#include "http_sink.h"
+
+namespace {
+const char kSchema[] = R"json({
+  "type": "object", "additionalProperties": false, "required": ["url"],
+  "properties": {
+    "url": {"type": "string", "description": "downstream endpoint, http://host[:port]/path"},
+    "timeout": {"type": "string", "default": "10s",
+                "description": "connect / send / receive timeout per request (e.g. 10s, 500ms)"},
+    "headers": {"type": "object", "description": "extra static headers (name: string value) sent with every request"}
+  }})json";
+}  // namespace
+
+INLET_SINK_PLUGIN(inlet::sinks::HttpSink, "http", "1.0.0",
+                  "forwards each event's raw body to a downstream HTTP endpoint", kSchema)

@@ -1,0 +1,258 @@
+#include "kafka_sink.h"
+
+#include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+using inlet::sdk::WriteResult;
+using inlet::sinks::KafkaSink;
+
+namespace {
+
+// librdkafka's in-process mock cluster (rdkafka_mock.h), owned by a throw-away handle; the sink
+// and the test's consumer reach it through its loopback bootstrap address like a real broker.
+class MockCluster {
+ public:
+  MockCluster() {
+    char err[512];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "log_level", "0", err, sizeof err);
+    rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    if (!rk_) throw std::runtime_error(err);
+    cluster_ = rd_kafka_mock_cluster_new(rk_, 1);
+    if (!cluster_) throw std::runtime_error("rd_kafka_mock_cluster_new failed");
+  }
+  ~MockCluster() {
+    rd_kafka_mock_cluster_destroy(cluster_);
+    rd_kafka_destroy(rk_);
+  }
+  std::string bootstraps() const { return rd_kafka_mock_cluster_bootstraps(cluster_); }
+  void createTopic(const std::string& topic) {
+    rd_kafka_mock_topic_create(cluster_, topic.c_str(), 1, 1);
+  }
+  void brokerDown() { rd_kafka_mock_broker_set_down(cluster_, 1); }
+  void brokerUp() { rd_kafka_mock_broker_set_up(cluster_, 1); }
+
+ private:
+  rd_kafka_t* rk_ = nullptr;
+  rd_kafka_mock_cluster_t* cluster_ = nullptr;
+};
+
+struct Message {
+  std::string key, value;
+  std::map<std::string, std::string> headers;
+};
+
+// Reads partition 0 of `topic` from the beginning until `count` messages or the deadline.
+std::vector<Message> consume(const std::string& bootstraps, const std::string& topic, size_t count,
+                             int timeout_ms = 15000) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", bootstraps.c_str(), err, sizeof err);
+  rd_kafka_conf_set(conf, "group.id", "inlet-test", err, sizeof err);
+  rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  if (!rk) throw std::runtime_error(err);
+  rd_kafka_poll_set_consumer(rk);
+  rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(parts, topic.c_str(), 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  rd_kafka_assign(rk, parts);
+  rd_kafka_topic_partition_list_destroy(parts);
+
+  std::vector<Message> out;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (out.size() < count && std::chrono::steady_clock::now() < deadline) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 200);
+    if (!m) continue;
+    if (!m->err) {
+      Message msg;
+      if (m->key) msg.key.assign(static_cast<const char*>(m->key), m->key_len);
+      if (m->payload) msg.value.assign(static_cast<const char*>(m->payload), m->len);
+      rd_kafka_headers_t* hdrs = nullptr;
+      if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        const char* name;
+        const void* value;
+        size_t size;
+        for (size_t i = 0; !rd_kafka_header_get_all(hdrs, i, &name, &value, &size); ++i)
+          msg.headers[name] = std::string(static_cast<const char*>(value), size);
+      }
+      out.push_back(std::move(msg));
+    }
+    rd_kafka_message_destroy(m);
+  }
+  rd_kafka_consumer_close(rk);
+  rd_kafka_destroy(rk);
+  return out;
+}
+
+struct Owned {
+  std::string id, pipeline = "github", table = "github_events", dedup_key, body;
+  inlet::sdk::Event view() const {
+    inlet::sdk::Event e;
+    e.id = id;
+    e.pipeline = pipeline;
+    e.table = table;
+    e.received_ms = 1'700'000'000'123;
+    e.provider = "github";
+    e.event_type = "push";
+    e.delivery_id = "72d3162e";
+    e.dedup_key = dedup_key;
+    e.headers_json = R"({"content-type":"application/json","x-github-event":"push"})";
+    e.body = body;
+    e.data_json = body;
+    e.columns_json = "{}";
+    return e;
+  }
+};
+
+WriteResult write(KafkaSink& sink, const std::vector<Owned>& owned, std::string& error) {
+  std::vector<inlet::sdk::Event> batch;
+  for (const auto& o : owned) batch.push_back(o.view());
+  error.clear();
+  return sink.write(batch, error);
+}
+
+KafkaSink::Options options(const MockCluster& mock, int64_t timeout_ms = 10'000) {
+  KafkaSink::Options o;
+  o.brokers = mock.bootstraps();
+  o.timeout_ms = timeout_ms;
+  o.properties["log_level"] = "0";  // the down-broker test is noisy by design
+  return o;
+}
+
+TEST(KafkaSink, ProducesKeyValueAndHeaders) {
+  MockCluster mock;
+  mock.createTopic("inlet.github");
+  KafkaSink sink(options(mock), inlet::sdk::Host());
+  std::string error;
+  std::string binary("\x00\x01\xff", 3);
+  ASSERT_EQ(write(sink,
+                  {{"id-1", "github", "github_events", "github:d1", R"({"a":1})"},
+                   {"id-2", "github", "github_events", "", binary}},
+                  error),
+            WriteResult::Ok)
+      << error;
+
+  auto msgs = consume(mock.bootstraps(), "inlet.github", 2);
+  ASSERT_EQ(msgs.size(), 2u);
+  EXPECT_EQ(msgs[0].key, "github:d1");
+  EXPECT_EQ(msgs[0].value, R"({"a":1})");
+  EXPECT_EQ(msgs[0].headers["inlet-id"], "id-1");
+  EXPECT_EQ(msgs[0].headers["inlet-pipeline"], "github");
+  EXPECT_EQ(msgs[0].headers["inlet-provider"], "github");
+  EXPECT_EQ(msgs[0].headers["inlet-event-type"], "push");
+  EXPECT_EQ(msgs[0].headers["inlet-delivery-id"], "72d3162e");
+  EXPECT_EQ(msgs[0].headers["inlet-received-ms"], "1700000000123");
+  EXPECT_EQ(msgs[0].headers["content-type"], "application/json");
+  // No dedup key: keyed by the event id. Binary bodies are carried verbatim.
+  EXPECT_EQ(msgs[1].key, "id-2");
+  EXPECT_EQ(msgs[1].value, binary);
+}
+
+TEST(KafkaSink, TopicTemplate) {
+  EXPECT_EQ(KafkaSink::topicFor("inlet.{pipeline}", "github", "gh"), "inlet.github");
+  EXPECT_EQ(KafkaSink::topicFor("{table}-{pipeline}-{x}", "p", "t"), "t-p-{x}");
+  EXPECT_TRUE(KafkaSink::validTopic("inlet.github_events-1"));
+  EXPECT_FALSE(KafkaSink::validTopic("inlet/github"));
+  EXPECT_FALSE(KafkaSink::validTopic(""));
+  EXPECT_FALSE(KafkaSink::validTopic(std::string(250, 'a')));
+
+  MockCluster mock;
+  mock.createTopic("events.github_events");
+  auto o = options(mock);
+  o.topic = "events.{table}";
+  KafkaSink sink(o, inlet::sdk::Host());
+  inlet::sdk::TableSpec bad;
+  bad.pipeline = "p";
+  bad.table = "has space";
+  EXPECT_THROW(sink.prepare(bad), std::invalid_argument);
+  std::string error;
+  ASSERT_EQ(write(sink, {{"id-1", "github", "github_events", "", "x"}}, error), WriteResult::Ok)
+      << error;
+  auto msgs = consume(mock.bootstraps(), "events.github_events", 1);
+  ASSERT_EQ(msgs.size(), 1u);
+  EXPECT_EQ(msgs[0].value, "x");
+  // An event whose table makes an invalid topic can never be written.
+  EXPECT_EQ(write(sink, {{"id-2", "github", "bad/table", "", "x"}}, error), WriteResult::Drop);
+}
+
+TEST(KafkaSink, BrokerDownIsRetryThenOk) {
+  MockCluster mock;
+  mock.createTopic("inlet.github");
+  auto o = options(mock, /*timeout_ms=*/1500);
+  o.properties["reconnect.backoff.max.ms"] = "200";  // come back quickly once the broker does
+  KafkaSink sink(o, inlet::sdk::Host());
+  std::string error;
+  ASSERT_EQ(write(sink, {{"id-1", "github", "t", "k1", "one"}}, error), WriteResult::Ok) << error;
+
+  mock.brokerDown();
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(write(sink, {{"id-2", "github", "t", "k2", "two"}}, error), WriteResult::Retry);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  EXPECT_FALSE(error.empty());
+
+  mock.brokerUp();
+  // The host re-sends the batch after a backoff.
+  WriteResult r = WriteResult::Retry;
+  int attempts = 0;
+  for (; attempts < 5 && r == WriteResult::Retry; ++attempts)
+    r = write(sink, {{"id-2", "github", "t", "k2", "two"}}, error);
+  RecordProperty("attempts_after_broker_up", attempts);
+  ASSERT_EQ(r, WriteResult::Ok) << error;
+  auto msgs = consume(mock.bootstraps(), "inlet.github", 2);
+  ASSERT_GE(msgs.size(), 2u);
+  EXPECT_EQ(msgs[0].key, "k1");
+  EXPECT_EQ(msgs.back().key, "k2");
+}
+
+TEST(KafkaSink, OversizedMessageIsDrop) {
+  MockCluster mock;
+  mock.createTopic("inlet.github");
+  auto o = options(mock);
+  o.properties["message.max.bytes"] = "2000";
+  KafkaSink sink(o, inlet::sdk::Host());
+  std::string error;
+  EXPECT_EQ(write(sink,
+                  {{"id-1", "github", "t", "", "small"},
+                   {"id-2", "github", "t", "", std::string(10'000, 'x')}},
+                  error),
+            WriteResult::Drop);
+  EXPECT_NE(error.find("too large"), std::string::npos) << error;
+}
+
+TEST(KafkaSink, BuiltInMockClusterViaProperties) {
+  // `test.mock.num.brokers` makes the producer start its own mock cluster (no brokers needed).
+  auto sink = KafkaSink::create(
+      inlet::sdk::Config::parse(
+          R"({"properties":{"test.mock.num.brokers":"1","log_level":"0"},"timeout":"10s"})"),
+      {}, inlet::sdk::Host());
+  std::string error;
+  ASSERT_EQ(
+      write(*sink, {{"id-1", "github", "t", "", "x"}, {"id-2", "github", "t", "", "y"}}, error),
+      WriteResult::Ok)
+      << error;
+}
+
+TEST(KafkaSink, CreateValidatesOptions) {
+  using inlet::sdk::Config;
+  inlet::sdk::Host host;
+  EXPECT_THROW(KafkaSink::create(Config::parse("{}"), {}, host), std::invalid_argument);
+  EXPECT_THROW(
+      KafkaSink::create(
+          Config::parse(R"({"brokers":"127.0.0.1:9","properties":{"no.such.setting":"1"}})"), {},
+          host),
+      std::invalid_argument);
+  EXPECT_THROW(
+      KafkaSink::create(Config::parse(R"({"brokers":"127.0.0.1:9","timeout":"1ms"})"), {}, host),
+      std::invalid_argument);
+  EXPECT_TRUE(KafkaSink::create(Config::parse(R"({"brokers":"127.0.0.1:9"})"), {}, host));
+}
+
+}  // namespace
