@@ -3,6 +3,7 @@
 #include <inlet/sdk.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <set>
@@ -409,6 +410,7 @@ void readPipeline(Reader& r, const std::string& name, const YAML::Node& key, con
     r.number(rl, "per_second", p.rate_limit.per_second);
     r.number(rl, "burst", p.rate_limit.burst);
     if (p.rate_limit.burst <= 0) p.rate_limit.burst = std::max(1.0, p.rate_limit.per_second);
+    if (p.rate_limit.burst < 1) r.fail(rl["burst"], "burst must be at least 1 (or no request could ever pass)");
   }
   c.pipelines.push_back(std::move(p));
 }
@@ -507,7 +509,9 @@ LoadResult loadConfigFile(const std::string& path) {
   return loadConfigText(ss.str(), path);
 }
 
-std::optional<std::string> resolveSecret(const SecretConfig& s, std::string& error) {
+namespace {
+
+std::optional<std::string> readSecret(const SecretConfig& s, std::string& error) {
   switch (s.source) {
     case SecretConfig::Source::Value:
       return s.argument;
@@ -520,6 +524,11 @@ std::optional<std::string> resolveSecret(const SecretConfig& s, std::string& err
       return std::string(v);
     }
     case SecretConfig::Source::File: {
+      std::error_code ec;
+      if (!std::filesystem::is_regular_file(s.argument, ec)) {
+        error = "secret file " + s.argument + " is not a readable regular file";
+        return std::nullopt;
+      }
       std::ifstream in(s.argument, std::ios::binary);
       if (!in) {
         error = "cannot read secret file " + s.argument;
@@ -534,6 +543,18 @@ std::optional<std::string> resolveSecret(const SecretConfig& s, std::string& err
     }
   }
   return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> resolveSecret(const SecretConfig& s, std::string& error) {
+  auto v = readSecret(s, error);
+  // An empty key makes every HMAC forgeable by anyone: never run with one.
+  if (v && v->empty()) {
+    error = "the secret is empty";
+    return std::nullopt;
+  }
+  return v;
 }
 
 }  // namespace inlet::config

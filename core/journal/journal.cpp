@@ -36,8 +36,8 @@ CREATE TABLE IF NOT EXISTS dead_letters(
 )sql";
 
 const char* kSelectColumns =
-    "SELECT seq, id, pipeline, received_at, provider, event_type, delivery_id, dedup_key, headers, body, "
-    "data, columns, authenticated FROM events";
+    "SELECT seq, id, pipeline, received_at, provider, event_type, delivery_id, dedup_key, headers, "
+    "coalesce(body, CAST(data AS BLOB)), data, columns, authenticated FROM events";
 
 Event readEvent(Statement& st) {
   Event e;
@@ -68,10 +68,11 @@ Journal::Journal(const config::JournalConfig& config) : config_(config) {
   db_->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;");
   db_->exec(kSchema);
   auto* d = db_->get();
-  insert_event_ = Statement(d,
-                            "INSERT INTO events(id, pipeline, received_at, provider, event_type, delivery_id, "
-                            "dedup_key, headers, body, data, columns, authenticated) "
-                            "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)");
+  insert_event_ =
+      Statement(d,
+                "INSERT INTO events(id, pipeline, received_at, provider, event_type, delivery_id, "
+                "dedup_key, headers, body, data, columns, authenticated) "
+                "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)");
   claim_ = Statement(d,
                      "INSERT INTO dedup(pipeline, key, event_id, expires_at) VALUES(?1,?2,?3,?4) "
                      "ON CONFLICT(pipeline, key) DO UPDATE SET event_id = excluded.event_id, "
@@ -81,10 +82,11 @@ Journal::Journal(const config::JournalConfig& config) : config_(config) {
   set_cursor_ = Statement(d,
                           "INSERT INTO cursors(sink, seq) VALUES(?1, ?2) "
                           "ON CONFLICT(sink) DO UPDATE SET seq = max(seq, excluded.seq)");
-  dead_letter_ = Statement(d,
-                           "INSERT INTO dead_letters(sink, seq, attempts, error, failed_at) VALUES(?1,?2,?3,?4,?5) "
-                           "ON CONFLICT(sink, seq) DO UPDATE SET attempts = excluded.attempts, "
-                           "error = excluded.error, failed_at = excluded.failed_at");
+  dead_letter_ = Statement(
+      d,
+      "INSERT INTO dead_letters(sink, seq, attempts, error, failed_at) VALUES(?1,?2,?3,?4,?5) "
+      "ON CONFLICT(sink, seq) DO UPDATE SET attempts = excluded.attempts, "
+      "error = excluded.error, failed_at = excluded.failed_at");
   remove_dead_ = Statement(d, "DELETE FROM dead_letters WHERE sink = ?1 AND seq = ?2");
   writer_ = std::thread([this] { writerLoop(); });
 }
@@ -116,8 +118,8 @@ void Journal::setPruneFloor(std::function<uint64_t()> floor) {
   prune_floor_ = std::move(floor);
 }
 
-AppendResult Journal::append(const std::string& pipeline, const std::string& claim_key, int64_t window_ms,
-                             std::vector<Event> events) {
+AppendResult Journal::append(const std::string& pipeline, const std::string& claim_key,
+                             int64_t window_ms, std::vector<Event> events) {
   auto sub = std::make_unique<Submission>();
   sub->pipeline = pipeline;
   sub->claim_key = claim_key;
@@ -145,7 +147,8 @@ void Journal::writerLoop() {
   for (;;) {
     {
       std::unique_lock<std::mutex> lock(queue_mutex_);
-      queue_cv_.wait_for(lock, std::chrono::seconds(1), [&] { return closing_ || !queue_.empty(); });
+      queue_cv_.wait_for(lock, std::chrono::seconds(1),
+                         [&] { return closing_ || !queue_.empty(); });
       if (queue_.empty()) {
         if (closing_) return;
         lock.unlock();
@@ -153,7 +156,8 @@ void Journal::writerLoop() {
         continue;
       }
       size_t events = 0;
-      while (!queue_.empty() && (batch.empty() || events + queue_.front()->events.size() <= static_cast<size_t>(config_.max_batch))) {
+      while (!queue_.empty() && (batch.empty() || events + queue_.front()->events.size() <=
+                                                      static_cast<size_t>(config_.max_batch))) {
         events += queue_.front()->events.size();
         queued_events_ -= queue_.front()->events.size();
         batch.push_back(std::move(queue_.front()));
@@ -163,6 +167,51 @@ void Journal::writerLoop() {
     commitBatch(batch);
     batch.clear();
   }
+}
+
+void Journal::appendOne(Submission& sub, AppendResult& res, int64_t now, uint64_t& last_seq) {
+  if (!sub.claim_key.empty() && !sub.events.empty()) {
+    claim_.bind(1, sub.pipeline)
+        .bind(2, sub.claim_key)
+        .bind(3, sub.events.front().id)
+        .bind(4, now + sub.window_ms)
+        .bind(5, now);
+    claim_.step();
+    claim_.reset();
+    if (db_->changes() == 0) {
+      lookup_claim_.bind(1, sub.pipeline).bind(2, sub.claim_key);
+      if (lookup_claim_.step()) res.event_id = lookup_claim_.text(0);
+      lookup_claim_.reset();
+      res.status = AppendResult::Status::Duplicate;
+      return;
+    }
+  }
+  for (auto& e : sub.events) {
+    insert_event_.bind(1, e.id)
+        .bind(2, e.pipeline)
+        .bind(3, e.received_ms)
+        .bindNullableText(4, e.provider)
+        .bindNullableText(5, e.event_type)
+        .bindNullableText(6, e.delivery_id)
+        .bindNullableText(7, e.dedup_key)
+        .bind(8, e.headers_json)
+        .bindNullableText(10, e.data_json)
+        .bindNullableText(11, e.columns_json)
+        .bind(12, static_cast<int64_t>(e.authenticated ? 1 : 0));
+    // A JSON body is usually byte-identical to its `data`: store those bytes once (readers
+    // restore body from data), which halves what every group commit writes and fsyncs.
+    if (!e.body.empty() && e.body == e.data_json)
+      insert_event_.bindNull(9);
+    else
+      insert_event_.bindBlob(9, e.body);
+    insert_event_.step();
+    insert_event_.reset();
+    e.seq = static_cast<uint64_t>(sqlite3_last_insert_rowid(db_->get()));
+    last_seq = e.seq;
+  }
+  res.status = AppendResult::Status::Accepted;
+  res.event_id = sub.events.empty() ? "" : sub.events.front().id;
+  res.last_seq = sub.events.empty() ? 0 : sub.events.back().seq;
 }
 
 void Journal::commitBatch(std::vector<std::unique_ptr<Submission>>& batch) {
@@ -178,33 +227,23 @@ void Journal::commitBatch(std::vector<std::unique_ptr<Submission>>& batch) {
       for (size_t i = 0; i < batch.size(); ++i) {
         auto& sub = *batch[i];
         auto& res = results[i];
-        if (!sub.claim_key.empty() && !sub.events.empty()) {
-          claim_.bind(1, sub.pipeline).bind(2, sub.claim_key).bind(3, sub.events.front().id)
-              .bind(4, now + sub.window_ms).bind(5, now);
-          claim_.step();
+        // A savepoint per request: one request that cannot be stored fails alone, not the
+        // whole group it was committed with.
+        db_->exec("SAVEPOINT request");
+        try {
+          appendOne(sub, res, now, last_seq);
+          db_->exec("RELEASE request");
+        } catch (const std::exception& e) {
           claim_.reset();
-          if (db_->changes() == 0) {
-            lookup_claim_.bind(1, sub.pipeline).bind(2, sub.claim_key);
-            if (lookup_claim_.step()) res.event_id = lookup_claim_.text(0);
-            lookup_claim_.reset();
-            res.status = AppendResult::Status::Duplicate;
-            continue;
-          }
-        }
-        for (auto& e : sub.events) {
-          insert_event_.bind(1, e.id).bind(2, e.pipeline).bind(3, e.received_ms).bindNullableText(4, e.provider)
-              .bindNullableText(5, e.event_type).bindNullableText(6, e.delivery_id)
-              .bindNullableText(7, e.dedup_key).bind(8, e.headers_json).bindBlob(9, e.body)
-              .bindNullableText(10, e.data_json).bindNullableText(11, e.columns_json)
-              .bind(12, static_cast<int64_t>(e.authenticated ? 1 : 0));
-          insert_event_.step();
+          lookup_claim_.reset();
           insert_event_.reset();
-          e.seq = static_cast<uint64_t>(sqlite3_last_insert_rowid(db_->get()));
-          last_seq = e.seq;
+          db_->exec("ROLLBACK TO request");
+          db_->exec("RELEASE request");
+          log::error(std::string("journal: a request could not be stored: ") + e.what());
+          res = AppendResult{};
+          res.status = AppendResult::Status::Failed;
+          res.error = e.what();
         }
-        res.status = AppendResult::Status::Accepted;
-        res.event_id = sub.events.empty() ? "" : sub.events.front().id;
-        res.last_seq = sub.events.empty() ? 0 : sub.events.back().seq;
       }
       db_->exec("COMMIT");
     } catch (const std::exception& e) {
@@ -238,7 +277,8 @@ void Journal::prune() {
     Statement del_events(db_->get(),
                          "DELETE FROM events WHERE received_at < ?1 AND seq <= ?2 "
                          "AND seq NOT IN (SELECT seq FROM dead_letters)");
-    del_events.bind(1, now - config_.retention_ms).bind(2, static_cast<int64_t>(std::min<uint64_t>(floor, INT64_MAX)));
+    del_events.bind(1, now - config_.retention_ms)
+        .bind(2, static_cast<int64_t>(std::min<uint64_t>(floor, INT64_MAX)));
     del_events.step();
   } catch (const std::exception& e) {
     log::warn(std::string("journal pruning failed: ") + e.what());
@@ -272,8 +312,11 @@ void Journal::deadLetter(const std::string& sink, const std::vector<uint64_t>& s
   db_->exec("BEGIN IMMEDIATE");
   try {
     for (auto seq : seqs) {
-      dead_letter_.bind(1, sink).bind(2, static_cast<int64_t>(seq)).bind(3, static_cast<int64_t>(attempts))
-          .bind(4, error).bind(5, now);
+      dead_letter_.bind(1, sink)
+          .bind(2, static_cast<int64_t>(seq))
+          .bind(3, static_cast<int64_t>(attempts))
+          .bind(4, error)
+          .bind(5, now);
       dead_letter_.step();
       dead_letter_.reset();
     }
@@ -305,7 +348,8 @@ uint64_t Journal::maxSeq() {
 
 Reader::Reader(const std::string& path) : db_(path, true) {}
 
-std::vector<Event> Reader::after(uint64_t after, const std::vector<std::string>& pipelines, size_t limit) {
+std::vector<Event> Reader::after(uint64_t after, const std::vector<std::string>& pipelines,
+                                 size_t limit) {
   std::string sql = std::string(kSelectColumns) + " WHERE seq > ?1";
   if (!pipelines.empty()) {
     sql += " AND pipeline IN (";
@@ -343,12 +387,14 @@ std::vector<Event> Reader::select(const Filter& f, size_t limit) {
 }
 
 std::vector<Reader::DeadLetter> Reader::deadLetters(const std::string& sink) {
-  Statement st(db_.get(), "SELECT sink, seq, attempts, error, failed_at FROM dead_letters WHERE sink = ?1 ORDER BY seq");
+  Statement st(db_.get(),
+               "SELECT sink, seq, attempts, error, failed_at FROM dead_letters WHERE sink = ?1 "
+               "ORDER BY seq");
   st.bind(1, sink);
   std::vector<DeadLetter> out;
   while (st.step())
-    out.push_back({st.text(0), static_cast<uint64_t>(st.integer(1)), static_cast<int>(st.integer(2)), st.text(3),
-                   st.integer(4)});
+    out.push_back({st.text(0), static_cast<uint64_t>(st.integer(1)),
+                   static_cast<int>(st.integer(2)), st.text(3), st.integer(4)});
   return out;
 }
 

@@ -76,6 +76,7 @@ class Journal {
   };
   void writerLoop();
   void commitBatch(std::vector<std::unique_ptr<Submission>>& batch);
+  void appendOne(Submission& sub, AppendResult& result, int64_t now_ms, uint64_t& last_seq);
   void prune();
 
   config::JournalConfig config_;

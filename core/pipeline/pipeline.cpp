@@ -9,6 +9,7 @@
 #include <Poco/Timestamp.h>
 
 #include <cmath>
+#include <regex>
 #include <sstream>
 
 #include "util/ids.h"
@@ -113,10 +114,22 @@ std::string varToJson(const Var& v) {
 std::optional<Var> parseJson(std::string_view text) {
   try {
     Poco::JSON::Parser parser;
-    return std::optional<Var>(std::in_place, parser.parse(std::string(text)));
+    std::string_view t = util::trimJsonSpace(text);
+    if (!t.empty() && (t.front() == '{' || t.front() == '[')) return std::optional<Var>(std::in_place, parser.parse(std::string(t)));
+    // Poco 1.11's parser refuses a bare scalar (17, "abc", true): parse it inside an array.
+    auto arr = parser.parse("[" + std::string(t) + "]").extract<Poco::JSON::Array::Ptr>();
+    if (!arr || arr->size() != 1) return std::nullopt;
+    return std::optional<Var>(std::in_place, arr->get(0));
   } catch (...) {
     return std::nullopt;
   }
+}
+
+// ISO-8601 date-time with a zone, as providers send it (2021-03-25T05:09:27Z, …+02:00).
+// Poco's parser alone is lenient ("yesterday" parses), so the shape is checked first.
+bool looksIso8601(const std::string& s) {
+  static const std::regex re(R"(^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})$)");
+  return std::regex_match(s, re);
 }
 
 bool isInteger(const Var& v) { return v.isInteger() && !v.isBoolean(); }
@@ -152,6 +165,7 @@ std::optional<std::string> typedFromJson(const Var& v, ColumnConfig::Type t) {
       } else if (v.isString()) {
         Poco::DateTime dt;
         int tzd = 0;
+        if (!looksIso8601(v.extract<std::string>())) return std::nullopt;
         if (!Poco::DateTimeParser::tryParse(Poco::DateTimeFormat::ISO8601_FRAC_FORMAT, v.extract<std::string>(), dt, tzd) &&
             !Poco::DateTimeParser::tryParse(Poco::DateTimeFormat::ISO8601_FORMAT, v.extract<std::string>(), dt, tzd))
           return std::nullopt;

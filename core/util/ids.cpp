@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <random>
 #include <stdexcept>
 
 namespace inlet::util {
@@ -15,8 +16,19 @@ int64_t nowMs() {
 }
 
 std::string newEventId(int64_t unix_ms) {
+  // The random bits only need to be unique, not secret: a per-thread generator seeded from the
+  // OS CSPRNG avoids a RAND_bytes call (and its locking) per event.
+  thread_local std::mt19937_64 rng = [] {
+    uint64_t seed[2];
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(seed), sizeof seed) != 1)
+      throw std::runtime_error("RAND_bytes failed");
+    std::seed_seq seq{seed[0], seed[0] >> 32, seed[1], seed[1] >> 32};
+    return std::mt19937_64(seq);
+  }();
   unsigned char b[16];
-  if (RAND_bytes(b + 6, 10) != 1) throw std::runtime_error("RAND_bytes failed");
+  uint64_t r1 = rng(), r2 = rng();
+  std::memcpy(b + 6, &r1, 2);
+  std::memcpy(b + 8, &r2, 8);
   auto ms = static_cast<uint64_t>(unix_ms);
   for (int i = 0; i < 6; ++i) b[i] = static_cast<unsigned char>(ms >> (40 - 8 * i));
   b[6] = static_cast<unsigned char>(0x70 | (b[6] & 0x0F));  // version 7

@@ -118,38 +118,38 @@ std::optional<std::vector<std::string_view>> arrayElements(std::string_view text
   std::string_view t = trimJsonSpace(text);
   if (t.size() < 2 || t.front() != '[' || t.back() != ']') return std::nullopt;
   std::vector<std::string_view> out;
-  size_t i = 1, start = 1;
-  int depth = 0;
-  bool in_string = false, any = false;
+  size_t start = 1;
+  std::string open;  // the brackets still open, innermost last
+  bool in_string = false;
   const size_t end = t.size() - 1;
-  for (; i < end; ++i) {
+  for (size_t i = 1; i < end; ++i) {
     char c = t[i];
     if (in_string) {
       if (c == '\\') ++i;
       else if (c == '"') in_string = false;
       continue;
     }
-    if (c == '"') { in_string = true; any = true; }
-    else if (c == '[' || c == '{') { ++depth; any = true; }
-    else if (c == ']' || c == '}') { if (--depth < 0) return std::nullopt; }
-    else if (c == ',' && depth == 0) {
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      open.push_back(c);
+    } else if (c == ']' || c == '}') {
+      if (open.empty() || open.back() != (c == ']' ? '[' : '{')) return std::nullopt;
+      open.pop_back();
+    } else if (c == ',' && open.empty()) {
       auto el = trimJsonSpace(t.substr(start, i - start));
       if (el.empty()) return std::nullopt;
       out.push_back(el);
       start = i + 1;
-      any = false;
-    } else if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
-      any = true;
     }
   }
-  if (in_string || depth != 0) return std::nullopt;
+  if (in_string || !open.empty()) return std::nullopt;
   auto last = trimJsonSpace(t.substr(start, end - start));
   if (last.empty()) {
     if (!out.empty()) return std::nullopt;  // trailing comma
   } else {
     out.push_back(last);
   }
-  (void)any;
   return out;
 }
 

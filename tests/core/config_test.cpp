@@ -3,9 +3,8 @@
 #include "config/config.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
-
 #include <inlet/testing/server.h>
+#include <stdlib.h>
 
 #include <algorithm>
 #include <string>
@@ -15,8 +14,8 @@ using inlet::config::ColumnConfig;
 using inlet::config::Config;
 using inlet::config::DedupConfig;
 using inlet::config::Error;
-using inlet::config::LoadResult;
 using inlet::config::loadConfigText;
+using inlet::config::LoadResult;
 using inlet::config::PipelineConfig;
 using inlet::config::resolveSecret;
 using inlet::config::SecretConfig;
@@ -73,8 +72,9 @@ std::string dump(const LoadResult& r) {
 
 // Finds the error whose message contains `fragment` and checks its full rendering.
 void expectError(const LoadResult& r, const std::string& fragment, const At& where) {
-  auto it = std::find_if(r.errors.begin(), r.errors.end(),
-                         [&](const Error& e) { return e.message.find(fragment) != std::string::npos; });
+  auto it = std::find_if(r.errors.begin(), r.errors.end(), [&](const Error& e) {
+    return e.message.find(fragment) != std::string::npos;
+  });
   ASSERT_NE(it, r.errors.end()) << "no error containing '" << fragment << "'; got:\n" << dump(r);
   EXPECT_EQ(it->where.file, kFile);
   EXPECT_EQ(it->where.line, where.line) << it->str();
@@ -205,8 +205,8 @@ TEST(ConfigLoad, FullConfigParsesIntoStructs) {
   ASSERT_EQ(c.sinks.size(), 2u);
   const auto& local = c.sinks.at("local");
   EXPECT_EQ(local.type, "sqlite");
-  EXPECT_EQ(local.batch_size, 500);             // default
-  EXPECT_EQ(local.retry.max_attempts, 12);      // default
+  EXPECT_EQ(local.batch_size, 500);         // default
+  EXPECT_EQ(local.retry.max_attempts, 12);  // default
   EXPECT_EQ(local.options["path"].as<std::string>(), "data/inlet.db");
   EXPECT_FALSE(local.options["type"].IsDefined());  // the host's own key is not an option
   const auto& pg = c.sinks.at("pg");
@@ -324,15 +324,17 @@ TEST(ConfigErrors, UnknownPipelineKey) {
   auto r = loadConfigText(text, kFile);
   expectError(r, "unknown key 'tabel' in pipeline 'p1'", at(text, "tabel"));
   // The message lists what is allowed so the typo is easy to fix.
-  auto it = std::find_if(r.errors.begin(), r.errors.end(),
-                         [](const Error& e) { return e.message.find("tabel") != std::string::npos; });
+  auto it = std::find_if(r.errors.begin(), r.errors.end(), [](const Error& e) {
+    return e.message.find("tabel") != std::string::npos;
+  });
   ASSERT_NE(it, r.errors.end());
   EXPECT_NE(it->message.find("table"), std::string::npos);
 }
 
 TEST(ConfigErrors, UnknownKeysInNestedSections) {
-  std::string text = minimal("    dedup: { key: auto, windw: 1h }\n    rate_limit: { per_sec: 1 }\n",
-                             "journal: { pth: x }\n");
+  std::string text =
+      minimal("    dedup: { key: auto, windw: 1h }\n    rate_limit: { per_sec: 1 }\n",
+              "journal: { pth: x }\n");
   auto r = loadConfigText(text, kFile);
   expectError(r, "unknown key 'windw' in dedup", at(text, "windw"));
   expectError(r, "unknown key 'per_sec' in rate_limit", at(text, "per_sec"));
@@ -347,10 +349,11 @@ TEST(ConfigErrors, DuplicateKeyIsReported) {
 }
 
 TEST(ConfigErrors, DuplicateKeyInFlowMapAndDuplicatePipeline) {
-  std::string text = minimal("  p2:\n    auth: { provider: none, provider: github }\n"
-                             "  p2:\n    auth: { provider: none }\n");
+  std::string text = minimal(
+      "  p2:\n    auth: { provider: none, provider: github }\n"
+      "  p2:\n    auth: { provider: none }\n");
   auto r = loadConfigText(text, kFile);
-  expectError(r, "duplicate key 'provider'", at(text, "provider: github"));
+  expectError(r, "duplicate key 'provider'", at(text, "provider: github", 1));
   expectError(r, "duplicate key 'p2'", at(text, "p2:", 1));
 }
 
@@ -392,7 +395,8 @@ TEST(ConfigErrors, DanglingSecretReference) {
 }
 
 TEST(ConfigErrors, DanglingSinkReference) {
-  std::string text = minimal("  p2:\n    auth: { provider: none }\n    sinks: [local, warehouse]\n");
+  std::string text =
+      minimal("  p2:\n    auth: { provider: none }\n    sinks: [local, warehouse]\n");
   auto r = loadConfigText(text, kFile);
   expectError(r, "pipeline 'p2' refers to unknown sink 'warehouse'", at(text, "warehouse"));
 }
@@ -404,7 +408,8 @@ TEST(ConfigErrors, DanglingScalarSinkReference) {
 }
 
 TEST(ConfigErrors, TwoPipelinesOnOnePath) {
-  std::string text = minimal("    path: /hook\n  p2:\n    auth: { provider: none }\n    path: /hook\n");
+  std::string text =
+      minimal("    path: /hook\n  p2:\n    auth: { provider: none }\n    path: /hook\n");
   auto r = loadConfigText(text, kFile);
   expectError(r, "path /hook is already used by pipeline 'p1'", at(text, "/hook", 1));
   EXPECT_EQ(r.errors.size(), 1u) << dump(r);
@@ -481,7 +486,8 @@ TEST(ConfigErrors, BadDedupKey) {
 
 TEST(ConfigErrors, ReservedColumnName) {
   for (const char* name : {"id", "data", "headers", "SEQ", "Received_At"}) {
-    std::string text = minimal(std::string("    columns:\n      - { name: ") + name + ", type: text }\n");
+    std::string text =
+        minimal(std::string("    columns:\n      - { name: ") + name + ", type: text }\n");
     auto r = loadConfigText(text, kFile);
     SCOPED_TRACE(name);
     expectError(r, std::string("column name '") + name + "' is reserved",
@@ -501,7 +507,7 @@ TEST(ConfigErrors, ColumnMistakes) {
   auto r = loadConfigText(text, kFile);
   expectError(r, "column type must be text, integer", at(text, "varchar"));
   expectError(r, "either pointer or header, not both", at(text, "{ name: b"));
-  expectError(r, "pointer must be a JSON pointer", at(text, "c }"));
+  expectError(r, "pointer must be a JSON pointer", atValue(text, "{ name: c, pointer: "));
   expectError(r, "duplicate column 'A'", at(text, "A }"));
   expectError(r, "column name must be an identifier", at(text, "1bad"));
   expectError(r, "'required' must be true or false", at(text, "yes"));
@@ -516,14 +522,13 @@ TEST(ConfigErrors, EnumValues) {
   expectError(r, "split must be none, jsonl or array", at(text, "csv"));
   expectError(r, "ack must be durable or delivered", at(text, "never"));
   expectError(r, "public_url must start with http:// or https://", at(text, "ftp://x"));
-  expectError(r, "path must start with '/'", atValue(text, "path: "));
+  expectError(r, "path must start with '/'", at(text, "hook\n"));
   expectError(r, "log_level must be debug, info, warn or error", at(text, "loud"));
 }
 
 TEST(ConfigErrors, SecretNeedsExactlyOneSource) {
-  std::string text = minimal("", "")
-                         .replace(0, std::string("secrets:\n").size(),
-                                  "secrets:\n  both: { env: A, value: b }\n  none: {}\n");
+  std::string text = minimal("", "").replace(
+      0, std::string("secrets:\n").size(), "secrets:\n  both: { env: A, value: b }\n  none: {}\n");
   auto r = loadConfigText(text, kFile);
   expectError(r, "secret 'both' needs exactly one of env, file, value", at(text, "{ env: A"));
   expectError(r, "secret 'none' needs exactly one of env, file, value", at(text, "{}"));
@@ -631,11 +636,14 @@ TEST(ResolveSecret, FileWithTrailingNewlineStripped) {
   writeFile(dir.path() / "crlf", "s3cr3t\r\n");
   writeFile(dir.path() / "inner", "line1\nline2\n");
   std::string error;
-  EXPECT_EQ(resolveSecret(secret(SecretConfig::Source::File, dir.str("lf")), error).value_or("?"), "s3cr3t");
-  EXPECT_EQ(resolveSecret(secret(SecretConfig::Source::File, dir.str("crlf")), error).value_or("?"), "s3cr3t");
+  EXPECT_EQ(resolveSecret(secret(SecretConfig::Source::File, dir.str("lf")), error).value_or("?"),
+            "s3cr3t");
+  EXPECT_EQ(resolveSecret(secret(SecretConfig::Source::File, dir.str("crlf")), error).value_or("?"),
+            "s3cr3t");
   // Only the trailing newline goes; inner bytes are part of the secret.
-  EXPECT_EQ(resolveSecret(secret(SecretConfig::Source::File, dir.str("inner")), error).value_or("?"),
-            "line1\nline2");
+  EXPECT_EQ(
+      resolveSecret(secret(SecretConfig::Source::File, dir.str("inner")), error).value_or("?"),
+      "line1\nline2");
 }
 
 TEST(ResolveSecret, MissingFile) {
@@ -677,9 +685,32 @@ TEST(ResolveSecret, DirectoryIsNotASecretFile) {
   std::string error;
   auto v = resolveSecret(secret(SecretConfig::Source::File, dir.str()), error);
   if (v) {
-    GTEST_SKIP() << "BUG: resolveSecret(file: <directory>) returns an empty secret instead of an error";
+    FAIL()
+        << "resolveSecret(file: <directory>) returns an empty secret instead of an error";
   }
   EXPECT_FALSE(error.empty());
+}
+
+TEST(ResolveSecret, EmptySecretIsRefused) {
+  // An empty HMAC key makes every signature forgeable by anyone; an unset-looking variable or an
+  // empty file is a deployment mistake and must fail closed like a missing one.
+  TempDir dir;
+  writeFile(dir.path() / "empty", "");
+  writeFile(dir.path() / "newline", "\n");
+  const char* var = "INLET_CONFIG_TEST_EMPTY_SECRET";
+  ::setenv(var, "", 1);
+  std::string accepted;
+  for (const auto& s : {secret(SecretConfig::Source::Env, var),
+                        secret(SecretConfig::Source::File, dir.str("empty")),
+                        secret(SecretConfig::Source::File, dir.str("newline"))}) {
+    std::string error;
+    if (auto v = resolveSecret(s, error)) accepted += " " + s.argument;
+  }
+  ::unsetenv(var);
+  if (!accepted.empty()) {
+    FAIL() << "resolveSecret resolves empty secrets instead of refusing them:"
+                 << accepted;
+  }
 }
 
 }  // namespace

@@ -3,7 +3,6 @@
 #include "journal/journal.h"
 
 #include <gtest/gtest.h>
-
 #include <inlet/testing/server.h>
 
 #include <atomic>
@@ -27,7 +26,8 @@ namespace {
 
 constexpr int64_t kHour = 3600 * 1000;
 
-inlet::config::JournalConfig journalConfig(const TempDir& dir, const std::string& name = "journal.db") {
+inlet::config::JournalConfig journalConfig(const TempDir& dir,
+                                           const std::string& name = "journal.db") {
   inlet::config::JournalConfig c;
   c.path = dir.str(name);
   return c;
@@ -156,7 +156,8 @@ TEST(Journal, ConcurrentAppendsFrom32ThreadsAllCommitWithDistinctSeqs) {
     ASSERT_EQ(results[t].size(), static_cast<size_t>(kPerThread));
     for (int i = 0; i < kPerThread; ++i) {
       ASSERT_EQ(results[t][i].status, Status::Accepted) << results[t][i].error;
-      EXPECT_TRUE(seqs.insert(results[t][i].last_seq).second) << "seq reused: " << results[t][i].last_seq;
+      EXPECT_TRUE(seqs.insert(results[t][i].last_seq).second)
+          << "seq reused: " << results[t][i].last_seq;
       expected_rows += static_cast<size_t>(i % 3 + 1);
     }
   }
@@ -325,7 +326,8 @@ TEST(Journal, EventsOfOneAppendCommitAtomically) {
 
   // A failing event (duplicate id) fails the whole append: none of its events, and not its
   // dedup claim, are kept.
-  std::vector<Event> bad = {event("p", "{\"bad\":1}"), event("p", "{\"bad\":2}"), event("p", "{\"bad\":3}")};
+  std::vector<Event> bad = {event("p", "{\"bad\":1}"), event("p", "{\"bad\":2}"),
+                            event("p", "{\"bad\":3}")};
   bad[2].id = bad[0].id;
   auto rb = j.append("p", "retry-me", kHour, bad);
   EXPECT_EQ(rb.status, Status::Failed);
@@ -451,8 +453,8 @@ TEST(Reader, SeesCommitsOfALiveJournal) {
 TEST(Reader, Select) {
   TempDir dir;
   Journal j(journalConfig(dir));
-  std::vector<Event> events = {event("a", "{}", 1000), event("b", "{}", 2000), event("a", "{}", 3000),
-                               event("a", "{}", 4000)};
+  std::vector<Event> events = {event("a", "{}", 1000), event("b", "{}", 2000),
+                               event("a", "{}", 3000), event("a", "{}", 4000)};
   std::vector<uint64_t> seqs;
   for (const auto& e : events) seqs.push_back(j.append(e.pipeline, "", 0, {e}).last_seq);
   Reader reader(j.path());
@@ -517,14 +519,16 @@ TEST(Journal, CloseCommitsPendingAppends) {
   std::vector<AppendResult> results(kThreads);
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t)
-    threads.emplace_back([&, t] { results[t] = j.append("p", "k" + std::to_string(t), kHour, {event("p")}); });
+    threads.emplace_back(
+        [&, t] { results[t] = j.append("p", "k" + std::to_string(t), kHour, {event("p")}); });
   waitPending(j, kThreads);
   std::thread closer([&] { j.close(); });
   std::this_thread::sleep_for(std::chrono::milliseconds(100));  // close() is now waiting
   gate.release();
   closer.join();
   for (auto& t : threads) t.join();
-  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(results[t].status, Status::Accepted) << t << ": " << results[t].error;
+  for (int t = 0; t < kThreads; ++t)
+    EXPECT_EQ(results[t].status, Status::Accepted) << t << ": " << results[t].error;
   EXPECT_EQ(all(dir.str("journal.db")).size(), 1u + kThreads);
 
   // After close, appends are refused (never silently dropped) and close is idempotent.
@@ -586,7 +590,8 @@ TEST(Journal, CommitListenerGetsHighestSeq) {
   auto r = j.append("p", "", 0, {event("p"), event("p"), event("p")});
   ASSERT_EQ(r.status, Status::Accepted);
   // The listener runs right after the waiters are released; give it a moment.
-  for (int i = 0; i < 500 && seen.load() != r.last_seq; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  for (int i = 0; i < 500 && seen.load() != r.last_seq; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
   EXPECT_EQ(seen.load(), r.last_seq);
   j.close();
 }

@@ -89,9 +89,10 @@ const char kTypes[] = R"json({
 })json";
 
 TEST(Schema, TypesAreConverted) {
-  auto c = run(kTypes,
-               "name: hello\ncount: 42\nratio: 0.25\nenabled: true\ntags: [a, b]\nports: [80, 443]\n"
-               "extra: { k: v, n: 1 }\nanything: 7\n");
+  auto c =
+      run(kTypes,
+          "name: hello\ncount: 42\nratio: 0.25\nenabled: true\ntags: [a, b]\nports: [80, 443]\n"
+          "extra: { k: v, n: 1 }\nanything: 7\n");
   ASSERT_TRUE(c.errors.empty()) << c.dump();
   ASSERT_TRUE(inlet::util::isValidJson(c.json)) << c.json;
   auto o = c.object();
@@ -303,7 +304,8 @@ const char kNested[] = R"json({
 })json";
 
 TEST(Schema, NestedObjectsAndArraysOfObjects) {
-  auto c = run(kNested, "tls: { ca: /etc/ca.pem }\nroutes:\n  - { name: a, weight: 5 }\n  - name: b\n");
+  auto c =
+      run(kNested, "tls: { ca: /etc/ca.pem }\nroutes:\n  - { name: a, weight: 5 }\n  - name: b\n");
   ASSERT_TRUE(c.errors.empty()) << c.dump();
   ASSERT_TRUE(inlet::util::isValidJson(c.json)) << c.json;
   auto o = c.object();

@@ -42,7 +42,12 @@ INSTANTIATE_TEST_SUITE_P(
                       RefusalCase{"small_descriptor.so", "descriptor is missing or too small"},
                       RefusalCase{"no_verify.so", "auth plugin without verify()"},
                       RefusalCase{"not_elf.so", "cannot be loaded"},
-                      RefusalCase{"does_not_exist.so", "cannot be loaded"}));
+                      RefusalCase{"does_not_exist.so", "cannot be loaded"}),
+    [](const ::testing::TestParamInfo<RefusalCase>& info) {
+      std::string name = info.param.file;
+      name = name.substr(0, name.find('.'));
+      return name;
+    });
 
 TEST(PluginsCommand, ListsPluginsAndRefusals) {
   TempDir dir;
