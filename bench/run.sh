@@ -1,0 +1,324 @@
+#!/usr/bin/env bash
+# Throughput benchmark: verified, durably acknowledged GitHub webhooks through `inlet serve`,
+# against nginx `return 200` on the same body as the HTTP ceiling. Prints figures; it is not a
+# test and exits non-zero only when it cannot set itself up. See bench/README.md.
+#
+#   bench/run.sh                      # BUILD=build DURATION=10s CONNECTIONS=64 THREADS=2
+#   BUILD=build-bench DURATION=30s bench/run.sh
+#
+# Environment:
+#   BUILD         build folder, relative to the repository root or absolute (default: build).
+#                 Configured here in Release with only the github + sqlite plugins if it has no
+#                 CMakeCache.txt yet; an existing build folder keeps its own build type.
+#   DURATION      wrk duration per target (default: 10s)
+#   CONNECTIONS   keep-alive connections (default: 64)
+#   THREADS       wrk threads (default: 2)
+#   BODIES        distinct signed bodies (default: 256)
+#   BODY_BYTES    body size (default: 1536)
+#   NICE          e.g. -10: run nginx, inlet and wrk at that priority (shared machines)
+#   KEEP=1        keep the temporary folder (configs, databases, logs) and print its path
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD="${BUILD:-build}"
+[[ "$BUILD" = /* ]] || BUILD="$ROOT/$BUILD"
+DURATION="${DURATION:-10s}"
+CONNECTIONS="${CONNECTIONS:-64}"
+THREADS="${THREADS:-2}"
+BODIES="${BODIES:-256}"
+BODY_BYTES="${BODY_BYTES:-1536}"
+SECRET="It's a Secret to Everybody"
+
+die() { echo "bench: $*" >&2; exit 1; }
+
+# ---- tools (Debian packages), installed only when absent ------------------------------------
+missing=()
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+command -v nginx >/dev/null 2>&1 || [[ -x /usr/sbin/nginx ]] || missing+=(nginx-light)
+if ((${#missing[@]})); then
+  echo "bench: installing ${missing[*]}" >&2
+  apt-get install -y "${missing[@]}" >/dev/null 2>&1 ||
+    { apt-get update >/dev/null 2>&1 && apt-get install -y "${missing[@]}" >/dev/null; } ||
+    die "cannot install ${missing[*]}"
+fi
+NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
+for tool in sqlite3 python3 cmake; do
+  command -v "$tool" >/dev/null 2>&1 || die "$tool is required"
+done
+
+# ---- build only what the benchmark runs ------------------------------------------------------
+if [[ ! -f "$BUILD/CMakeCache.txt" ]]; then
+  echo "bench: configuring $BUILD (Release, plugins github;sqlite)" >&2
+  cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DINLET_PLUGINS="github;sqlite" \
+    >/dev/null 2>&1 || die "cmake configure failed (run it by hand to see why)"
+fi
+echo "bench: building inlet, inlet_auth_github, inlet_sink_sqlite in $BUILD" >&2
+BUILD_LOG="$(mktemp "${TMPDIR:-/tmp}/inlet-bench-build.XXXXXX")"
+cmake --build "$BUILD" -j2 --target inlet inlet_auth_github inlet_sink_sqlite >"$BUILD_LOG" 2>&1 ||
+  { tail -50 "$BUILD_LOG" >&2; rm -f "$BUILD_LOG"; die "build failed"; }
+rm -f "$BUILD_LOG"
+BUILD_TYPE="$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$BUILD/CMakeCache.txt")"
+INLET="$BUILD/inlet"
+[[ -x "$INLET" ]] || die "$INLET not found"
+
+# Optional: raise the benchmark's priority (inherited by nginx, inlet and wrk) so concurrent
+# builds on a shared box disturb the figures less. Needs root for negative values.
+if [[ -n "${NICE:-}" ]]; then
+  renice -n "$NICE" -p $$ >/dev/null || die "cannot renice to $NICE"
+fi
+
+# ---- temp folder and cleanup -----------------------------------------------------------------
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/inlet-bench.XXXXXX")"
+INLET_PID=""
+NGINX_PID=""
+cleanup() {
+  local pid
+  for pid in "$INLET_PID" "$NGINX_PID"; do
+    [[ -n "$pid" ]] && kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "$INLET_PID" "$NGINX_PID"; do
+    [[ -z "$pid" ]] && continue
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  if [[ "${KEEP:-0}" = 1 ]]; then echo "bench: kept $TMP" >&2; else rm -rf "$TMP"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# ---- signed requests ---------------------------------------------------------------------------
+python3 "$ROOT/bench/gen_requests.py" "$TMP/requests.lua" "$SECRET" "$BODIES" "$BODY_BYTES" ||
+  die "cannot generate requests"
+
+# ---- nginx: the ceiling (no work at all) -----------------------------------------------------
+NGINX_PORT="$(free_port)"
+mkdir -p "$TMP/nginx/logs"
+cat >"$TMP/nginx/nginx.conf" <<EOF
+worker_processes auto;
+daemon off;
+pid $TMP/nginx/nginx.pid;
+error_log $TMP/nginx/logs/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $TMP/nginx/body;
+  proxy_temp_path $TMP/nginx/proxy;
+  fastcgi_temp_path $TMP/nginx/fastcgi;
+  uwsgi_temp_path $TMP/nginx/uwsgi;
+  scgi_temp_path $TMP/nginx/scgi;
+  client_body_buffer_size 64k;
+  client_max_body_size 2m;
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    location / { return 200 'ok'; }
+  }
+}
+EOF
+"$NGINX" -p "$TMP/nginx" -e "$TMP/nginx/logs/error.log" -c "$TMP/nginx/nginx.conf" \
+  >"$TMP/nginx/stdout.log" 2>&1 &
+NGINX_PID=$!
+
+# ---- inlet: durable GitHub pipeline ----------------------------------------------------------
+cat >"$TMP/inlet.yaml" <<EOF
+server: { listen: 127.0.0.1:0 }
+journal: { path: $TMP/journal.db }
+plugins: { path: [$BUILD/plugins] }
+secrets:
+  github: { value: "$SECRET" }
+sinks:
+  local: { type: sqlite, path: $TMP/inlet.db }
+pipelines:
+  github:
+    path: /webhook/github
+    auth: { provider: github, secrets: [github] }
+    dedup: { key: auto, window: 72h }   # X-GitHub-Delivery, unique per request in github.lua
+    sinks: [local]
+    table: github_events
+EOF
+(cd "$TMP" && exec "$INLET" serve -c "$TMP/inlet.yaml") >"$TMP/inlet.out" 2>"$TMP/inlet.log" &
+INLET_PID=$!
+
+INLET_PORT=""
+for _ in $(seq 1 300); do
+  INLET_PORT="$(sed -n 's/.*listening on [0-9.]*:\([0-9][0-9]*\).*/\1/p' "$TMP/inlet.log" | head -1)"
+  [[ -n "$INLET_PORT" ]] && break
+  kill -0 "$INLET_PID" 2>/dev/null || { cat "$TMP/inlet.log" >&2; die "inlet exited at start"; }
+  sleep 0.1
+done
+[[ -n "$INLET_PORT" ]] || { cat "$TMP/inlet.log" >&2; die "inlet did not report its port"; }
+
+for _ in $(seq 1 100); do
+  curl -s -o /dev/null "http://127.0.0.1:$NGINX_PORT/" 2>/dev/null && break
+  kill -0 "$NGINX_PID" 2>/dev/null || { cat "$TMP/nginx/logs/error.log" >&2; die "nginx exited"; }
+  sleep 0.1
+done
+
+# One signed request by hand: a setup error (wrong secret, missing plugin) must not be mistaken
+# for a slow server.
+probe="$(python3 - "$TMP/requests.lua" "$INLET_PORT" <<'PY'
+import re, sys, urllib.request
+text = open(sys.argv[1]).read()
+m = re.search(r'\{sig="([^"]+)", body=\[==\[(.*?)\]==\]\}', text, re.S)
+req = urllib.request.Request("http://127.0.0.1:%s/webhook/github" % sys.argv[2],
+    data=m.group(2).encode(), method="POST",
+    headers={"Content-Type": "application/json", "X-GitHub-Event": "push",
+             "X-GitHub-Delivery": "ffffffff-0000-4000-8000-000000000000",
+             "X-Hub-Signature-256": m.group(1)})
+try:
+    with urllib.request.urlopen(req, timeout=10) as r:
+        print(r.status, r.read().decode())
+except urllib.error.HTTPError as e:
+    print(e.code, e.read().decode())
+PY
+)" || die "probe request failed"
+[[ "$probe" == 200* ]] || die "a signed probe request was not accepted: $probe"
+
+count_rows() {  # db, sql
+  sqlite3 -cmd ".timeout 5000" "$1" "$2" 2>/dev/null || echo "?"
+}
+JOURNAL_BEFORE="$(count_rows "$TMP/journal.db" "SELECT count(*) FROM events")"
+accepted() {  # Inlet's own count of accepted (2xx, committed) requests on the pipeline
+  curl -s "http://127.0.0.1:$INLET_PORT/_inlet/metrics" |
+    sed -n 's/^inlet_requests_total{pipeline="github",outcome="accepted"} \([0-9]*\)$/\1/p'
+}
+ACCEPTED_BEFORE="$(accepted)"
+
+# ---- load ----------------------------------------------------------------------------------------
+run_wrk() {  # name url
+  local name="$1" url="$2"
+  echo "bench: wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency against $name" >&2
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 5s --latency \
+    -s "$ROOT/bench/github.lua" "$url" -- "$TMP/requests.lua" /webhook/github \
+    >"$TMP/wrk-$name.txt" 2>&1 || { cat "$TMP/wrk-$name.txt" >&2; die "wrk failed"; }
+  grep '^BENCH ' "$TMP/wrk-$name.txt" >/dev/null || { cat "$TMP/wrk-$name.txt" >&2; die "wrk gave no summary"; }
+}
+field() {  # name key
+  sed -n "s/^BENCH .*\b$2=\([0-9]*\).*/\1/p" "$TMP/wrk-$1.txt"
+}
+
+# CPU time (user + system, clock ticks) of a list of pids; disk bytes written by one pid.
+cpu_ticks() {
+  local total=0 pid stat
+  for pid in "$@"; do
+    stat="$(cat "/proc/$pid/stat" 2>/dev/null)" || continue
+    stat="${stat##*) }"  # fields after "(comm) "; utime and stime are fields 14, 15 overall
+    total=$((total + $(echo "$stat" | awk '{ print $12 + $13 }')))
+  done
+  echo "$total"
+}
+write_bytes() { sed -n 's/^write_bytes: //p' "/proc/$1/io" 2>/dev/null || echo 0; }
+NGINX_PIDS=("$NGINX_PID" $(ps --ppid "$NGINX_PID" -o pid= 2>/dev/null))
+HZ="$(getconf CLK_TCK)"
+
+# The fsync latency of the disk under the temp folder, right now: group commit amortises it,
+# but with at most CONNECTIONS requests in flight it bounds the durable rate.
+FSYNC="$(python3 - "$TMP/fsync.probe" <<'PY'
+import os, sys, time
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+ts = []
+for i in range(100):
+    os.pwrite(fd, b"x" * 65536, (i % 8) * 65536)
+    t = time.perf_counter(); os.fdatasync(fd); ts.append((time.perf_counter() - t) * 1000)
+os.close(fd); os.unlink(sys.argv[1]); ts.sort()
+print("p50 %.2f ms, p90 %.2f ms" % (ts[50], ts[90]))
+PY
+)" || FSYNC="?"
+
+LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
+I_CPU0="$(cpu_ticks "$INLET_PID")"; I_WB0="$(write_bytes "$INLET_PID")"
+run_wrk inlet "http://127.0.0.1:$INLET_PORT"
+kill -0 "$INLET_PID" 2>/dev/null || { tail -20 "$TMP/inlet.log" >&2; die "inlet died under load"; }
+# Requests wrk abandoned when its time was up are still being committed: let them settle.
+ACCEPTED_AFTER="$(accepted)"
+for _ in $(seq 1 50); do
+  sleep 0.2
+  now="$(accepted)"
+  [[ "$now" == "$ACCEPTED_AFTER" ]] && break
+  ACCEPTED_AFTER="$now"
+done
+JOURNAL_AFTER="$(count_rows "$TMP/journal.db" "SELECT count(*) FROM events")"
+RSS_KIB="$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$INLET_PID/status")"
+THREADS_INLET="$(sed -n 's/^Threads:[[:space:]]*//p' "/proc/$INLET_PID/status")"
+I_CPU1="$(cpu_ticks "$INLET_PID")"; I_WB1="$(write_bytes "$INLET_PID")"
+N_CPU0="$(cpu_ticks "${NGINX_PIDS[@]}")"
+run_wrk nginx "http://127.0.0.1:$NGINX_PORT"
+N_CPU1="$(cpu_ticks "${NGINX_PIDS[@]}")"
+LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
+
+# ---- verification: every 2xx is a stored row -------------------------------------------------
+# Rows written by the load = journal rows now minus before. A 2xx means the row was committed,
+# so rows >= 2xx. Requests still in flight when wrk stops (at most one per connection) may have
+# been committed without wrk counting their answer, so rows <= requests wrk sent.
+I_REQ="$(field inlet requests)"; I_NON2XX="$(field inlet non2xx)"; I_SENT="$(field inlet sent)"
+I_TIMEOUT="$(field inlet timeout)"; I_READ="$(field inlet read)"; I_WRITE="$(field inlet write)"
+I_CONNECT="$(field inlet connect)"
+I_OK=$((I_REQ - I_NON2XX))
+DUP_IDS="$(count_rows "$TMP/journal.db" "SELECT count(*) - count(DISTINCT delivery_id) FROM events")"
+ROWS=$((JOURNAL_AFTER - JOURNAL_BEFORE))
+SERVER_ACCEPTED=$((${ACCEPTED_AFTER:-0} - ${ACCEPTED_BEFORE:-0}))  # 2xx Inlet itself answered
+
+# The sqlite sink is fed from the journal asynchronously: wait for it to catch up.
+SINK_ROWS="?"
+for _ in $(seq 1 600); do
+  SINK_ROWS="$(count_rows "$TMP/inlet.db" "SELECT count(*) FROM github_events")"
+  [[ "$SINK_ROWS" == "$JOURNAL_AFTER" ]] && break
+  sleep 0.1
+done
+
+# ---- report ------------------------------------------------------------------------------------
+us_ms() { awk -v u="$1" 'BEGIN { printf "%.2f ms", u / 1000 }'; }
+rate() { awk -v n="$1" -v d="$2" 'BEGIN { printf "%.0f", (d > 0 ? n * 1e6 / d : 0) }'; }
+
+I_RPS="$(rate "$I_OK" "$(field inlet duration_us)")"
+N_REQ="$(field nginx requests)"; N_NON2XX="$(field nginx non2xx)"
+N_RPS="$(rate $((N_REQ - N_NON2XX)) "$(field nginx duration_us)")"
+RATIO="$(awk -v a="$I_RPS" -v b="$N_RPS" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
+RSS_MIB="$(awk -v k="$RSS_KIB" 'BEGIN { printf "%.1f", k / 1024 }')"
+
+verdict="VALID"
+[[ "$ROWS" =~ ^[0-9]+$ ]] || verdict="INVALID (cannot count journal rows)"
+if [[ "$verdict" == VALID ]]; then
+  ((ROWS >= I_OK)) || verdict="INVALID: $((I_OK - ROWS)) acknowledged events are missing"
+  ((ROWS <= I_SENT)) || verdict="INVALID: more rows than requests sent"
+  ((ROWS == SERVER_ACCEPTED)) ||
+    verdict="INVALID: inlet answered $SERVER_ACCEPTED accepted, journal has $ROWS new rows"
+  [[ "$DUP_IDS" == 0 ]] || verdict="INVALID: $DUP_IDS delivery ids stored twice"
+  [[ "$SINK_ROWS" == "$JOURNAL_AFTER" ]] ||
+    verdict="INVALID: sqlite sink has $SINK_ROWS rows, journal $JOURNAL_AFTER"
+fi
+
+per_req() {  # ticks requests -> CPU microseconds per request
+  awk -v t="$1" -v n="$2" -v hz="$HZ" 'BEGIN { printf "%.0f", (n > 0 ? t * 1e6 / hz / n : 0) }'
+}
+I_CPU_US="$(per_req $((I_CPU1 - I_CPU0)) "$ROWS")"
+N_CPU_US="$(per_req $((N_CPU1 - N_CPU0)) $((N_REQ - N_NON2XX)))"
+I_WB_KIB="$(awk -v b=$((I_WB1 - I_WB0)) -v n="$ROWS" 'BEGIN { printf "%.1f", (n > 0 ? b / 1024 / n : 0) }')"
+
+mark() { if awk "BEGIN { exit !($1) }"; then echo "ok"; else echo "MISSED"; fi; }
+
+cat <<EOF
+
+Inlet benchmark — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, build $BUILD_TYPE ($BUILD), nice ${NICE:-0}
+wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $BODIES distinct ${BODY_BYTES}-byte signed GitHub bodies
+load average before/after: $LOAD_BEFORE / $LOAD_AFTER
+
+                           req/s      p50         p99         peak RSS
+  inlet (durable 2xx)  $(printf '%9s  %10s  %10s  %8s MiB' "$I_RPS" "$(us_ms "$(field inlet p50_us)")" "$(us_ms "$(field inlet p99_us)")" "$RSS_MIB")
+  nginx return 200     $(printf '%9s  %10s  %10s' "$N_RPS" "$(us_ms "$(field nginx p50_us)")" "$(us_ms "$(field nginx p99_us)")")
+  inlet / nginx        $(printf '%9s' "$RATIO")
+
+check: wrk answers $I_REQ (2xx $I_OK, non-2xx $I_NON2XX; socket errors connect $I_CONNECT read $I_READ write $I_WRITE timeout $I_TIMEOUT), sent $I_SENT
+       inlet counted $SERVER_ACCEPTED accepted; journal rows written $ROWS (must equal it, and 2xx <= rows <= sent), duplicate delivery ids $DUP_IDS, sqlite sink rows $SINK_ROWS (journal total $JOURNAL_AFTER incl. probe)
+       => $verdict
+
+context: CPU per request inlet ${I_CPU_US} us, nginx ${N_CPU_US} us; inlet disk writes $I_WB_KIB KiB per event
+         (journal + sqlite sink, incl. checkpoints); fdatasync on this disk before the run: $FSYNC;
+         inlet threads after load: $THREADS_INLET
+
+targets: >= 25000 durable req/s: $(mark "$I_RPS >= 25000")   >= 0.25 of nginx: $(mark "$RATIO >= 0.25")   p99 <= 10 ms: $(mark "$(field inlet p99_us) <= 10000")   RSS <= 100 MiB: $(mark "$RSS_KIB <= 102400")
+EOF
