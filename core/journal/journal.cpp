@@ -88,6 +88,8 @@ Journal::Journal(const config::JournalConfig& config) : config_(config) {
       "ON CONFLICT(sink, seq) DO UPDATE SET attempts = excluded.attempts, "
       "error = excluded.error, failed_at = excluded.failed_at");
   remove_dead_ = Statement(d, "DELETE FROM dead_letters WHERE sink = ?1 AND seq = ?2");
+  savepoint_ = Statement(d, "SAVEPOINT request");
+  release_ = Statement(d, "RELEASE request");
   writer_ = std::thread([this] { writerLoop(); });
 }
 
@@ -229,14 +231,17 @@ void Journal::commitBatch(std::vector<std::unique_ptr<Submission>>& batch) {
         auto& res = results[i];
         // A savepoint per request: one request that cannot be stored fails alone, not the
         // whole group it was committed with.
-        db_->exec("SAVEPOINT request");
+        savepoint_.step();
+        savepoint_.reset();
         try {
           appendOne(sub, res, now, last_seq);
-          db_->exec("RELEASE request");
+          release_.step();
+          release_.reset();
         } catch (const std::exception& e) {
           claim_.reset();
           lookup_claim_.reset();
           insert_event_.reset();
+          release_.reset();
           db_->exec("ROLLBACK TO request");
           db_->exec("RELEASE request");
           log::error(std::string("journal: a request could not be stored: ") + e.what());

@@ -82,7 +82,8 @@ class Journal {
   config::JournalConfig config_;
   std::unique_ptr<Database> db_;
   std::mutex db_mutex_;  // guards db_ and the statements
-  Statement insert_event_, claim_, lookup_claim_, get_cursor_, set_cursor_, dead_letter_, remove_dead_;
+  Statement insert_event_, claim_, lookup_claim_, get_cursor_, set_cursor_, dead_letter_, remove_dead_,
+      savepoint_, release_;
 
   mutable std::mutex queue_mutex_;
   std::condition_variable queue_cv_;

@@ -86,8 +86,8 @@ class Handler : public Poco::Net::HTTPRequestHandler {
       resp.set("Allow", allow);
       return reject(errorOutcome(405, "method_not_allowed", "method " + req.getMethod() + " is not allowed here"));
     }
-    std::string remote = req.clientAddress().host().toString();
-    if (!p.ipAllowed(remote)) return reject(errorOutcome(403, "ip_not_allowed", "source address not allowed"));
+    const Poco::Net::SocketAddress peer = req.clientAddress();  // one getpeername per request
+    if (!p.ipAllowed(peer.host().toString())) return reject(errorOutcome(403, "ip_not_allowed", "source address not allowed"));
     if (!p.takeToken()) return reject(errorOutcome(429, "rate_limited", "rate limit exceeded"));
     if (shared_.in_flight.load() > rt.config.server.max_inflight)
       return reject(errorOutcome(503, "overloaded", "too many requests in flight"));
@@ -120,7 +120,7 @@ class Handler : public Poco::Net::HTTPRequestHandler {
     pipeline::Request r;
     r.method = req.getMethod();
     r.target = target;
-    r.remote_addr = req.clientAddress().toString();
+    r.remote_addr = peer.toString();
     r.received_ms = received_ms;
     r.headers.reserve(req.size());
     for (const auto& [name, value] : req) r.headers.emplace_back(lower(name), value);
@@ -223,6 +223,9 @@ void Server::start() {
     Poco::Net::SocketAddress addr(sc.listen);
     socket.bind(addr, /*reuseAddress=*/true, /*reusePort=*/false);
     socket.listen(1024);
+    // Accepted sockets inherit TCP_NODELAY on Linux. Poco writes a response's header and body
+    // in two sends; with Nagle on, the body waits for the peer's (delayed) ACK of the header.
+    socket.setNoDelay(true);
   } catch (const Poco::Exception& e) {
     throw std::runtime_error("cannot listen on " + sc.listen + ": " + e.displayText());
   }
