@@ -2,6 +2,7 @@
 
 #include <inlet/sdk.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -293,7 +294,9 @@ void readPipeline(Reader& r, const std::string& name, const YAML::Node& key, con
   PipelineConfig p;
   p.name = name;
   p.where = r.pos(key);
-  if (!validIdentifier(name)) r.fail(key, "pipeline name '" + name + "' must be an identifier");
+  static const std::regex pipeline_name("^[A-Za-z_][A-Za-z0-9_-]{0,62}$");
+  if (!std::regex_match(name, pipeline_name))
+    r.fail(key, "pipeline name '" + name + "' must be letters, digits, '_' or '-'");
   if (!r.isMap(n, "pipeline '" + name + "'")) return;
   r.allowOnly(n, {"path", "methods", "auth", "dedup", "sinks", "table", "decode", "split", "columns",
                   "max_body_bytes", "public_url", "ack", "ack_timeout", "allow_ips", "rate_limit"},
@@ -337,7 +340,9 @@ void readPipeline(Reader& r, const std::string& name, const YAML::Node& key, con
   }
 
   p.sinks = r.strings(n, "sinks");
-  p.table = r.str(n, "table").value_or(name);
+  std::string default_table = name;
+  std::replace(default_table.begin(), default_table.end(), '-', '_');
+  p.table = r.str(n, "table").value_or(default_table);
   if (!validIdentifier(p.table)) r.fail(n["table"], "table '" + p.table + "' must be an identifier");
   if (auto d = r.str(n, "decode")) {
     if (*d == "json") p.decode = PipelineConfig::Decode::Json;
