@@ -7,6 +7,8 @@
 #include <map>
 
 #include "expr_internal.h"
+
+#include <inlet/text.h>
 #include "expr_lang.h"
 
 namespace inlet::auth::expr {
@@ -321,38 +323,6 @@ std::vector<std::string_view> chars(std::string_view s) {
   return out;
 }
 
-std::string jsonQuote(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  return out + "\"";
-}
-
 // RisingWave builds `headers` with http's HeaderValue::to_str(): a value with any byte outside
 // visible ASCII (plus tab) reads as ''.
 std::string_view visibleAscii(std::string_view v) {
@@ -367,7 +337,7 @@ std::string headersJson(const sdk::Request& r) {
   std::string out = "{";
   for (const auto& [k, v] : last) {
     if (out.size() > 1) out += ", ";
-    out += jsonQuote(k) + ": " + jsonQuote(v);
+    out += sdk::text::jsonString(k) + ": " + sdk::text::jsonString(v);
   }
   return out + "}";
 }
@@ -393,7 +363,7 @@ std::string textOf(const Value& v, const sdk::Request* req, bool concat_style) {
     case Type::Boolean:
       return concat_style ? (v.b ? "t" : "f") : (v.b ? "true" : "false");
     case Type::Jsonb:
-      return v.headers ? (req ? headersJson(*req) : "{}") : jsonQuote(v.str());
+      return v.headers ? (req ? headersJson(*req) : "{}") : sdk::text::jsonString(v.str());
   }
   return {};
 }

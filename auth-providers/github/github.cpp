@@ -1,6 +1,7 @@
 #include "github.h"
 
 #include <inlet/crypto.h>
+#include <inlet/text.h>
 
 namespace inlet::auth {
 
@@ -20,12 +21,6 @@ std::unique_ptr<GitHubProvider> GitHubProvider::create(const sdk::Config& config
 }
 
 namespace {
-
-bool isLowerHex(std::string_view s) {
-  for (char c : s)
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  return true;
-}
 
 }  // namespace
 
@@ -50,7 +45,7 @@ Verdict GitHubProvider::verify(const sdk::Request& request) const {
   // GitHub sends lower-case hex; octokit compares the ASCII strings, so upper-case hex (which no
   // GitHub delivery ever carries) is refused as malformed rather than silently accepted.
   if (received.size() != prefix.size() + hex_len || received.substr(0, prefix.size()) != prefix ||
-      !isLowerHex(received.substr(prefix.size())))
+      !sdk::text::isLowerHex(received.substr(prefix.size())))
     return Verdict::malformedSignature("expected " + std::string(prefix) + "<" +
                                        std::to_string(hex_len) + " lower-case hex digits> in " +
                                        std::string(header_name));

@@ -2,6 +2,7 @@
 
 #include <Poco/JSON/Parser.h>
 #include <inlet/crypto.h>
+#include <inlet/text.h>
 
 #include <cctype>
 #include <charconv>
@@ -17,21 +18,6 @@ constexpr std::string_view kSignature = "x-hubspot-signature";
 constexpr std::string_view kVersion = "x-hubspot-signature-version";
 constexpr std::string_view kSignatureV3 = "x-hubspot-signature-v3";
 constexpr std::string_view kTimestamp = "x-hubspot-request-timestamp";
-
-bool isLowerHex(std::string_view s) {
-  for (char c : s)
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  return true;
-}
-
-// Decimal digits only (no sign, no space) that fit an int64.
-std::optional<int64_t> parseMillis(std::string_view s) {
-  if (s.empty() || s[0] < '0' || s[0] > '9') return std::nullopt;
-  int64_t value = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-  if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
-  return value;
-}
 
 // application/x-www-form-urlencoded decoding of one query component; nullopt on a bad escape.
 std::optional<std::string> formDecode(std::string_view s) {
@@ -188,7 +174,7 @@ Verdict HubSpotProvider::verifyLegacy(const sdk::Request& request, Version versi
     return Verdict::malformedSignature("header X-HubSpot-Signature appears more than once");
   // Lower-case hex, compared as text, as the SDKs do.
   std::string_view received = *header;
-  if (received.size() != 64 || !isLowerHex(received))
+  if (received.size() != 64 || !sdk::text::isLowerHex(received))
     return Verdict::malformedSignature("expected 64 lower-case hex digits in X-HubSpot-Signature");
 
   std::string first_expected;
@@ -221,7 +207,7 @@ Verdict HubSpotProvider::verifyV3(const sdk::Request& request) const {
   if (!decoded || decoded->size() != 32)
     return Verdict::malformedSignature(
         "expected base64 of a 32-byte HMAC-SHA256 in X-HubSpot-Signature-v3");
-  auto millis = parseMillis(*timestamp);
+  auto millis = sdk::text::parseDecimal(*timestamp);
   if (!millis)
     return Verdict::malformedSignature(
         "X-HubSpot-Request-Timestamp is not a Unix time in milliseconds");

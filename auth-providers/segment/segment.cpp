@@ -2,6 +2,7 @@
 
 #include <Poco/JSON/Parser.h>
 #include <inlet/crypto.h>
+#include <inlet/text.h>
 
 namespace inlet::auth {
 
@@ -18,12 +19,6 @@ bool isJsonSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r
 size_t skipSpace(std::string_view s, size_t i) {
   while (i < s.size() && isJsonSpace(s[i])) ++i;
   return i;
-}
-
-bool isLowerHex(std::string_view s) {
-  for (char c : s)
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  return true;
 }
 
 // Segment events carry their id in `messageId` and their kind in `type` (track, identify, …).
@@ -115,7 +110,7 @@ Verdict SegmentProvider::verify(const sdk::Request& request) const {
     return Verdict::malformedSignature("header X-Signature appears more than once");
   std::string_view received = *header;
   // Segment sends lower-case hex (Node's digest('hex')) and its own check compares strings.
-  if (received.size() != kHexLen || !isLowerHex(received))
+  if (received.size() != kHexLen || !sdk::text::isLowerHex(received))
     return Verdict::malformedSignature("expected 40 lower-case hex digits in X-Signature");
 
   std::string_view signed_bytes = request.body;

@@ -2,6 +2,7 @@
 
 #include <Poco/JSON/Parser.h>
 #include <inlet/crypto.h>
+#include <inlet/text.h>
 
 #include <charconv>
 #include <cstdlib>
@@ -17,39 +18,6 @@ namespace {
 constexpr std::string_view kSignature = "x-slack-signature";
 constexpr std::string_view kTimestamp = "x-slack-request-timestamp";
 constexpr std::string_view kPrefix = "v0=";
-
-bool isLowerHex(std::string_view s) {
-  for (char c : s)
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  return true;
-}
-
-// Decimal digits only (no sign, no space) that fit an int64.
-std::optional<int64_t> parseSeconds(std::string_view s) {
-  if (s.empty() || s[0] < '0' || s[0] > '9') return std::nullopt;
-  int64_t value = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-  if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
-  return value;
-}
-
-std::string jsonEscape(std::string_view s) {
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      out += "\\u00";
-      out += hex[c >> 4];
-      out += hex[c & 0xF];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
 
 // One field of an application/x-www-form-urlencoded body, decoded; nullopt when absent or badly
 // escaped.
@@ -112,7 +80,7 @@ Verdict describe(std::string_view body) {
       v.event_type = "url_verification";
       v.response_content_type = "application/json";
       v.response_body =
-          R"({"challenge":")" + jsonEscape(object->getValue<std::string>("challenge")) + R"("})";
+          R"({"challenge":)" + sdk::text::jsonString(object->getValue<std::string>("challenge")) + "}";
       // The host copies the answer into a fixed buffer: refuse rather than send it cut short.
       if (v.response_body.size() >= sizeof(inlet_auth_result::response_body))
         return Verdict::reject(400, "invalid_challenge", "url_verification challenge is too large");
@@ -158,10 +126,10 @@ Verdict SlackProvider::verify(const sdk::Request& request) const {
   std::string_view received = *signature;
   // Slack sends "v0=" + lower-case hex and its SDKs compare the strings.
   if (received.size() != kPrefix.size() + 64 || received.substr(0, kPrefix.size()) != kPrefix ||
-      !isLowerHex(received.substr(kPrefix.size())))
+      !sdk::text::isLowerHex(received.substr(kPrefix.size())))
     return Verdict::malformedSignature(
         "expected v0=<64 lower-case hex digits> in X-Slack-Signature");
-  auto seconds = parseSeconds(*timestamp);
+  auto seconds = sdk::text::parseDecimal(*timestamp);
   if (!seconds)
     return Verdict::malformedSignature("X-Slack-Request-Timestamp is not a Unix time in seconds");
 

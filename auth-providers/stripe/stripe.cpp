@@ -2,6 +2,7 @@
 
 #include <Poco/JSON/Parser.h>
 #include <inlet/crypto.h>
+#include <inlet/text.h>
 
 #include <charconv>
 #include <optional>
@@ -18,21 +19,6 @@ constexpr std::string_view kHeader = "stripe-signature";
 // A real header is "t=" + 10 digits plus ~68 bytes per active secret; anything near this size is
 // not from Stripe and is refused before any work is done on it.
 constexpr size_t kMaxHeaderBytes = 8192;
-
-bool isLowerHex(std::string_view s) {
-  for (char c : s)
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  return true;
-}
-
-// Decimal digits only (no sign, no space) that fit an int64.
-std::optional<int64_t> parseSeconds(std::string_view s) {
-  if (s.empty() || s[0] < '0' || s[0] > '9') return std::nullopt;
-  int64_t value = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-  if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
-  return value;
-}
 
 struct Header {
   std::string_view t;
@@ -68,14 +54,14 @@ std::variant<Header, Verdict> parse(std::string_view value) {
     std::string_view key = item.substr(0, eq), val = item.substr(eq + 1);
     if (key == "t") {
       if (have_t) return Verdict::malformedSignature("Stripe-Signature has more than one t");
-      auto seconds = parseSeconds(val);
+      auto seconds = sdk::text::parseDecimal(val);
       if (!seconds)
         return Verdict::malformedSignature("Stripe-Signature t is not a Unix time in seconds");
       h.t = val;
       h.seconds = *seconds;
       have_t = true;
     } else if (key == "v1") {
-      if (val.size() == 64 && isLowerHex(val)) h.v1.push_back(val);
+      if (val.size() == 64 && sdk::text::isLowerHex(val)) h.v1.push_back(val);
     }
   }
   if (!have_t) return Verdict::malformedSignature("Stripe-Signature has no timestamp (t=)");

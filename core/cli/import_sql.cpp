@@ -1,5 +1,7 @@
 #include "cli/import_sql.h"
 
+#include <inlet/text.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -453,44 +455,10 @@ bool plainSafe(std::string_view s) {
   return true;
 }
 
-// A YAML double-quoted scalar: every character survives (newlines, quotes, backslashes,
-// control bytes), so the expression reaches the provider byte for byte.
-std::string doubleQuoted(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7F) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\x%02x", c);
-          out += buf;
-        } else {
-          out.push_back(static_cast<char>(c));  // UTF-8 passes through
-        }
-    }
-  }
-  return out + "\"";
-}
-
 // Single quotes when nothing needs escaping (easier to read and to edit), else double quotes.
 std::string quoted(std::string_view s) {
   for (unsigned char c : s)
-    if (c < 0x20 || c == 0x7F) return doubleQuoted(s);
+    if (c < 0x20 || c == 0x7F) return sdk::text::jsonString(s);
   std::string out = "'";
   for (char c : s) {
     if (c == '\'')
@@ -667,7 +635,7 @@ int importSqlText(const std::string& sql, const std::string& source_name,
     if (!t.secret.empty()) out << "      secrets: [" << key(t.secret) << "]\n";
     if (!t.body_name.empty() && t.body_name != "data")
       out << "      body_name: " << key(t.body_name) << "\n";
-    out << "      expression: " << doubleQuoted(trimRight(t.expression)) << "\n";
+    out << "      expression: " << sdk::text::jsonString(trimRight(t.expression)) << "\n";
     if (t.batched)
       out << "    split: jsonl   # is_batched = true: one row per JSON line, all in one transaction\n";
     // Tables of the same name in two schemas would collide in one store: use the unique name.

@@ -1,6 +1,8 @@
 // Small JSON text helpers for the hot path (escaping, validation, array element spans).
 #pragma once
 
+#include <inlet/text.h>
+
 #include <optional>
 #include <string>
 #include <string_view>
@@ -8,10 +10,9 @@
 
 namespace inlet::util {
 
-// Appends `s` as a JSON string literal (with quotes). Invalid UTF-8 bytes are replaced by
-// U+FFFD so the output is always valid JSON.
-void appendJsonString(std::string& out, std::string_view s);
-std::string jsonString(std::string_view s);
+// JSON string quoting is shared with plugins through the SDK.
+using sdk::text::appendJsonString;
+using sdk::text::jsonString;
 
 // True when `text` is one complete RFC 8259 JSON value (checked with SQLite's json_valid, the
 // same parser the embedded store's json_extract() uses, so "valid" means "queryable").

@@ -1,5 +1,7 @@
 #include "file_sink.h"
 
+#include <inlet/text.h>
+
 #include <fcntl.h>
 #include <inlet/crypto.h>
 #include <sys/stat.h>
@@ -14,41 +16,10 @@ namespace inlet::sinks {
 
 namespace {
 
+using sdk::text::appendJsonString;
+
 std::string errnoText(const char* what, const std::string& path) {
   return std::string(what) + " " + path + ": " + std::strerror(errno);
-}
-
-void appendJsonString(std::string& out, std::string_view s) {
-  static const char kHex[] = "0123456789abcdef";
-  out.push_back('"');
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out.push_back(kHex[c >> 4]);
-          out.push_back(kHex[c & 0xf]);
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out.push_back('"');
 }
 
 // Embeds JSON text produced by the host. JSON allows raw CR/LF only as insignificant whitespace

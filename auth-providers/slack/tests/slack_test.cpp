@@ -99,7 +99,7 @@ TEST(Slack, UrlVerificationAnswersTheChallenge) {
 TEST(Slack, UrlVerificationChallengeIsJsonEscaped) {
   auto v = runSigned(make(), R"({"type":"url_verification","challenge":"a\"b\\c\n\u0001é"})");
   ASSERT_EQ(v.verdict, INLET_RESPOND) << v.code;
-  EXPECT_EQ(v.response_body, "{\"challenge\":\"a\\\"b\\\\c\\u000a\\u0001\xC3\xA9\"}");
+  EXPECT_EQ(v.response_body, "{\"challenge\":\"a\\\"b\\\\c\\n\\u0001\xC3\xA9\"}");
 }
 
 TEST(Slack, UrlVerificationRejectsBadChallenges) {
