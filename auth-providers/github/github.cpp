@@ -20,9 +20,7 @@ std::unique_ptr<GitHubProvider> GitHubProvider::create(const sdk::Config& config
   return std::make_unique<GitHubProvider>(std::move(o));
 }
 
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 Verdict GitHubProvider::verify(const sdk::Request& request) const {
   std::string_view header_name = "x-hub-signature-256";
@@ -40,7 +38,8 @@ Verdict GitHubProvider::verify(const sdk::Request& request) const {
     }
   }
   if (request.headerCount(header_name) > 1)
-    return Verdict::malformedSignature("header " + std::string(header_name) + " appears more than once");
+    return Verdict::malformedSignature("header " + std::string(header_name) +
+                                       " appears more than once");
   std::string_view received = *request.header(header_name);
   // GitHub sends lower-case hex; octokit compares the ASCII strings, so upper-case hex (which no
   // GitHub delivery ever carries) is refused as malformed rather than silently accepted.
@@ -52,7 +51,8 @@ Verdict GitHubProvider::verify(const sdk::Request& request) const {
 
   std::string first_expected;
   for (const auto& secret : options_.secrets) {
-    std::string expected = std::string(prefix) + crypto::toHex(crypto::hmac(digest, secret, request.body));
+    std::string expected =
+        std::string(prefix) + crypto::toHex(crypto::hmac(digest, secret, request.body));
     if (crypto::constantTimeEqual(expected, received)) {
       auto delivery = request.header("x-github-delivery");
       auto event = request.header("x-github-event");

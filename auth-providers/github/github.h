@@ -13,8 +13,8 @@ namespace inlet::auth {
 class GitHubProvider : public sdk::AuthProvider {
  public:
   struct Options {
-    bool allow_sha1 = false;          // accept the legacy X-Hub-Signature (HMAC-SHA1)
-    std::vector<std::string> secrets; // any may match (rotation)
+    bool allow_sha1 = false;           // accept the legacy X-Hub-Signature (HMAC-SHA1)
+    std::vector<std::string> secrets;  // any may match (rotation)
   };
 
   explicit GitHubProvider(Options options);

@@ -37,16 +37,20 @@ struct Args {
 
   Args(const std::vector<std::string>& args, std::initializer_list<const char*> with_value,
        std::initializer_list<const char*> flags) {
-    std::vector<std::string> wv(with_value.begin(), with_value.end()), fl(flags.begin(), flags.end());
+    std::vector<std::string> wv(with_value.begin(), with_value.end()),
+        fl(flags.begin(), flags.end());
     for (size_t i = 0; i < args.size(); ++i) {
       std::string a = args[i];
       if (a == "-c") a = "--config";
       auto eq = a.find('=');
       std::string name = a.substr(0, eq);
       if (std::find(wv.begin(), wv.end(), name) != wv.end()) {
-        if (eq != std::string::npos) values[name] = a.substr(eq + 1);
-        else if (i + 1 < args.size()) values[name] = args[++i];
-        else unknown.push_back(a + " (needs a value)");
+        if (eq != std::string::npos)
+          values[name] = a.substr(eq + 1);
+        else if (i + 1 < args.size())
+          values[name] = args[++i];
+        else
+          unknown.push_back(a + " (needs a value)");
       } else if (std::find(fl.begin(), fl.end(), a) != fl.end()) {
         values[a] = "1";
       } else if (!a.empty() && a[0] == '-') {
@@ -63,7 +67,8 @@ struct Args {
   }
   bool has(const std::string& k) const { return values.count(k) > 0; }
   bool bad(const char* cmd) const {
-    for (const auto& u : unknown) std::cerr << "inlet " << cmd << ": unknown or incomplete option " << u << "\n";
+    for (const auto& u : unknown)
+      std::cerr << "inlet " << cmd << ": unknown or incomplete option " << u << "\n";
     return !unknown.empty();
   }
 };
@@ -78,15 +83,20 @@ std::optional<config::Config> loadOrReport(const std::string& path) {
 }
 
 void setLogLevel(const std::string& level) {
-  if (level == "debug") log::setLevel(log::Level::Debug);
-  else if (level == "warn") log::setLevel(log::Level::Warn);
-  else if (level == "error") log::setLevel(log::Level::Error);
-  else log::setLevel(log::Level::Info);
+  if (level == "debug")
+    log::setLevel(log::Level::Debug);
+  else if (level == "warn")
+    log::setLevel(log::Level::Warn);
+  else if (level == "error")
+    log::setLevel(log::Level::Error);
+  else
+    log::setLevel(log::Level::Info);
 }
 
 // Parses "2026-11-29T10:00:00Z" or Unix seconds.
 std::optional<int64_t> parseTimeMs(const std::string& s) {
-  if (!s.empty() && s.find_first_not_of("0123456789") == std::string::npos) return std::stoll(s) * 1000;
+  if (!s.empty() && s.find_first_not_of("0123456789") == std::string::npos)
+    return std::stoll(s) * 1000;
   Poco::DateTime dt;
   int tzd = 0;
   if (Poco::DateTimeParser::tryParse(Poco::DateTimeFormat::ISO8601_FORMAT, s, dt, tzd) ||
@@ -189,7 +199,8 @@ int check(const std::vector<std::string>& argv) {
     return 1;
   }
   std::cout << path << ": ok (" << loaded.config->pipelines.size() << " pipeline(s), "
-            << loaded.config->sinks.size() << " sink(s), " << loaded.config->secrets.size() << " secret(s))\n";
+            << loaded.config->sinks.size() << " sink(s), " << loaded.config->secrets.size()
+            << " secret(s))\n";
   return 0;
 }
 
@@ -199,7 +210,8 @@ int plugins(const std::vector<std::string>& argv) {
   std::vector<std::string> paths{"build/plugins"};
   std::string path = args.get("--config").value_or(kDefaultConfig);
   auto loaded = config::loadConfigFile(path);
-  if (loaded.config) paths = loaded.config->plugin_paths;
+  if (loaded.config)
+    paths = loaded.config->plugin_paths;
   else if (args.has("--config")) {
     for (const auto& e : loaded.errors) std::cerr << e.str() << "\n";
     return 2;
@@ -208,9 +220,10 @@ int plugins(const std::vector<std::string>& argv) {
   reg.scan(paths);
   std::printf("%-5s %-20s %-9s %-5s %s\n", "KIND", "NAME", "VERSION", "ABI", "FILE");
   for (const auto& p : reg.plugins())
-    std::printf("%-5s %-20s %-9s %u.%-3u %s\n", plugin::kindName(p.kind), p.name.c_str(), p.version.c_str(),
-                p.abi_major, p.abi_minor, p.file.c_str());
-  for (const auto& r : reg.refusals()) std::printf("REFUSED %s: %s\n", r.file.c_str(), r.reason.c_str());
+    std::printf("%-5s %-20s %-9s %u.%-3u %s\n", plugin::kindName(p.kind), p.name.c_str(),
+                p.version.c_str(), p.abi_major, p.abi_minor, p.file.c_str());
+  for (const auto& r : reg.refusals())
+    std::printf("REFUSED %s: %s\n", r.file.c_str(), r.reason.c_str());
   for (const auto& f : reg.missingFolders()) std::printf("MISSING folder %s\n", f.c_str());
   return 0;
 }
@@ -333,11 +346,11 @@ int verify(const std::vector<std::string>& argv) {
   r.url = !pc.public_url.empty() ? pc.public_url + r.target : "http://" + host + r.target;
 
   std::cout << "pipeline:  " << pc.name << " (provider " << pc.provider << ")\n";
-  std::cout << "request:   " << r.method << " " << r.target << ", " << r.headers.size() << " header(s), "
-            << r.body.size() << " body byte(s)\n";
+  std::cout << "request:   " << r.method << " " << r.target << ", " << r.headers.size()
+            << " header(s), " << r.body.size() << " body byte(s)\n";
   std::cout << "url:       " << r.url << "\n";
-  auto fail = [&](const std::string& step, int status, const std::string& code, const std::string& message,
-                  const std::string& detail) {
+  auto fail = [&](const std::string& step, int status, const std::string& code,
+                  const std::string& message, const std::string& detail) {
     std::cout << "verdict:   REJECTED\n";
     std::cout << "step:      " << step << "\n";
     std::cout << "status:    " << status << "\n";
@@ -348,19 +361,25 @@ int verify(const std::vector<std::string>& argv) {
   };
   std::string path = r.target.substr(0, r.target.find('?'));
   if (path != pc.path)
-    std::cout << "note:      the captured path " << path << " is not this pipeline's path " << pc.path << "\n";
-  if (!p.methodAllowed(r.method)) return fail("method", 405, "method_not_allowed", "method not allowed", "");
+    std::cout << "note:      the captured path " << path << " is not this pipeline's path "
+              << pc.path << "\n";
+  if (!p.methodAllowed(r.method))
+    return fail("method", 405, "method_not_allowed", "method not allowed", "");
   auto verdict = p.verify(r);
   if (verdict.verdict == INLET_REJECT)
     return fail("auth", verdict.http_status, verdict.code, verdict.message, verdict.detail);
-  std::cout << "auth:      ok" << (verdict.delivery_id[0] ? std::string(", delivery id ") + verdict.delivery_id : "")
-            << (verdict.event_type[0] ? std::string(", event type ") + verdict.event_type : "") << "\n";
+  std::cout << "auth:      ok"
+            << (verdict.delivery_id[0] ? std::string(", delivery id ") + verdict.delivery_id : "")
+            << (verdict.event_type[0] ? std::string(", event type ") + verdict.event_type : "")
+            << "\n";
   if (verdict.verdict == INLET_RESPOND) {
-    std::cout << "verdict:   ACCEPTED (answered directly, nothing stored): " << verdict.response_body << "\n";
+    std::cout << "verdict:   ACCEPTED (answered directly, nothing stored): "
+              << verdict.response_body << "\n";
     return 0;
   }
   auto prepared = p.prepare(r, verdict);
-  if (!prepared.ok) return fail("decode", prepared.error.status, prepared.error.code, prepared.error.message, "");
+  if (!prepared.ok)
+    return fail("decode", prepared.error.status, prepared.error.code, prepared.error.message, "");
   std::cout << "decode:    ok, " << prepared.events.size() << " event(s)"
             << (prepared.claim_key.empty() ? "" : ", dedup key " + prepared.claim_key) << "\n";
   std::cout << "verdict:   ACCEPTED\n";
@@ -368,7 +387,8 @@ int verify(const std::vector<std::string>& argv) {
 }
 
 int replay(const std::vector<std::string>& argv) {
-  Args args(argv, {"--config", "--sink", "--pipeline", "--since", "--until", "--id"}, {"--dead-letters"});
+  Args args(argv, {"--config", "--sink", "--pipeline", "--since", "--until", "--id"},
+            {"--dead-letters"});
   if (args.bad("replay")) return 2;
   if (!args.has("--sink")) {
     std::cerr << "inlet replay: needs --sink NAME\n";
@@ -384,7 +404,8 @@ int replay(const std::vector<std::string>& argv) {
     return 2;
   }
   std::string sink_name = *args.get("--sink");
-  auto sit = std::find_if(rt->sinks.begin(), rt->sinks.end(), [&](const auto& s) { return s.name == sink_name; });
+  auto sit = std::find_if(rt->sinks.begin(), rt->sinks.end(),
+                          [&](const auto& s) { return s.name == sink_name; });
   if (sit == rt->sinks.end()) {
     std::cerr << "inlet replay: no sink named " << sink_name << "\n";
     return 2;
@@ -408,7 +429,8 @@ int replay(const std::vector<std::string>& argv) {
   std::map<std::string, std::string> table_of;
   for (const auto& t : sit->tables) table_of[t.pipeline] = t.table;
   if (filter.pipeline && !table_of.count(*filter.pipeline)) {
-    std::cerr << "inlet replay: sink " << sink_name << " does not serve pipeline " << *filter.pipeline << "\n";
+    std::cerr << "inlet replay: sink " << sink_name << " does not serve pipeline "
+              << *filter.pipeline << "\n";
     return 2;
   }
   std::string error;
@@ -430,7 +452,8 @@ int replay(const std::vector<std::string>& argv) {
     auto abi = delivery::toAbi(served, table_of);
     int rc = sit->instance->write(abi, error);
     if (rc != INLET_OK) {
-      std::cerr << "inlet replay: sink refused a batch after " << total << " event(s): " << error << "\n";
+      std::cerr << "inlet replay: sink refused a batch after " << total << " event(s): " << error
+                << "\n";
       return 1;
     }
     total += served.size();

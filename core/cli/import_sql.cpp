@@ -637,7 +637,8 @@ int importSqlText(const std::string& sql, const std::string& source_name,
       out << "      body_name: " << key(t.body_name) << "\n";
     out << "      expression: " << sdk::text::jsonString(trimRight(t.expression)) << "\n";
     if (t.batched)
-      out << "    split: jsonl   # is_batched = true: one row per JSON line, all in one transaction\n";
+      out << "    split: jsonl   # is_batched = true: one row per JSON line, all in one "
+             "transaction\n";
     // Tables of the same name in two schemas would collide in one store: use the unique name.
     out << "    sinks: [local]\n"
         << "    table: " << key(name) << "\n";

@@ -65,7 +65,8 @@ class Reader {
     return true;
   }
 
-  void allowOnly(const YAML::Node& map, std::initializer_list<const char*> keys, const std::string& what) {
+  void allowOnly(const YAML::Node& map, std::initializer_list<const char*> keys,
+                 const std::string& what) {
     std::set<std::string> allowed(keys.begin(), keys.end());
     for (const auto& kv : map) {
       auto key = kv.first.Scalar();
@@ -100,7 +101,8 @@ class Reader {
       return;
     }
     if (v < min || v > max) {
-      fail(n, std::string("'") + key + "' must be between " + std::to_string(min) + " and " + std::to_string(max));
+      fail(n, std::string("'") + key + "' must be between " + std::to_string(min) + " and " +
+                  std::to_string(max));
       return;
     }
     out = static_cast<Int>(v);
@@ -136,7 +138,8 @@ class Reader {
       if (!n.IsScalar()) throw std::invalid_argument("not a scalar");
       out_ms = sdk::parseDurationMs(n.Scalar());
     } catch (const std::exception& e) {
-      fail(n, std::string("'") + key + "' must be a duration like 300s, 5m, 72h (" + e.what() + ")");
+      fail(n,
+           std::string("'") + key + "' must be a duration like 300s, 5m, 72h (" + e.what() + ")");
     }
   }
 
@@ -157,7 +160,8 @@ class Reader {
     suffix("KiB", 1024) || suffix("MiB", 1024 * 1024) || suffix("GiB", 1024LL * 1024 * 1024);
     long long v = 0;
     if (!parseInt(s, v) || v <= 0 || v > (1LL << 40) / mult) {
-      fail(n, std::string("'") + key + "' must be a positive size in bytes (or with KiB, MiB, GiB)");
+      fail(n,
+           std::string("'") + key + "' must be a positive size in bytes (or with KiB, MiB, GiB)");
       return;
     }
     out = v * mult;
@@ -176,8 +180,10 @@ class Reader {
       return out;
     }
     for (const auto& item : n) {
-      if (!item.IsScalar()) fail(item, std::string("'") + key + "' must contain only strings");
-      else out.push_back(item.Scalar());
+      if (!item.IsScalar())
+        fail(item, std::string("'") + key + "' must contain only strings");
+      else
+        out.push_back(item.Scalar());
     }
     return out;
   }
@@ -212,8 +218,9 @@ bool validIdentifier(const std::string& s) {
 
 void readServer(Reader& r, const YAML::Node& n, ServerConfig& s) {
   if (!r.isMap(n, "server")) return;
-  r.allowOnly(n, {"listen", "max_body_bytes", "threads", "max_queued", "read_timeout", "keepalive_timeout",
-                  "max_keepalive_requests", "max_inflight", "shutdown_grace"},
+  r.allowOnly(n,
+              {"listen", "max_body_bytes", "threads", "max_queued", "read_timeout",
+               "keepalive_timeout", "max_keepalive_requests", "max_inflight", "shutdown_grace"},
               "server");
   if (auto v = r.str(n, "listen")) s.listen = *v;
   r.bytes(n, "max_body_bytes", s.max_body_bytes);
@@ -240,14 +247,27 @@ void readSecrets(Reader& r, const YAML::Node& n, Config& c) {
     SecretConfig s;
     s.name = kv.first.Scalar();
     s.where = r.pos(kv.first);
-    if (!validIdentifier(s.name)) r.fail(kv.first, "secret name '" + s.name + "' must be an identifier");
+    if (!validIdentifier(s.name))
+      r.fail(kv.first, "secret name '" + s.name + "' must be an identifier");
     const auto& body = kv.second;
     if (!r.isMap(body, "secret '" + s.name + "'")) continue;
     r.allowOnly(body, {"env", "file", "value"}, "secret '" + s.name + "'");
     int sources = 0;
-    if (auto v = r.str(body, "env")) { s.source = SecretConfig::Source::Env; s.argument = *v; ++sources; }
-    if (auto v = r.str(body, "file")) { s.source = SecretConfig::Source::File; s.argument = *v; ++sources; }
-    if (auto v = r.str(body, "value")) { s.source = SecretConfig::Source::Value; s.argument = *v; ++sources; }
+    if (auto v = r.str(body, "env")) {
+      s.source = SecretConfig::Source::Env;
+      s.argument = *v;
+      ++sources;
+    }
+    if (auto v = r.str(body, "file")) {
+      s.source = SecretConfig::Source::File;
+      s.argument = *v;
+      ++sources;
+    }
+    if (auto v = r.str(body, "value")) {
+      s.source = SecretConfig::Source::Value;
+      s.argument = *v;
+      ++sources;
+    }
     if (sources != 1) r.fail(body, "secret '" + s.name + "' needs exactly one of env, file, value");
     c.secrets[s.name] = s;
   }
@@ -259,7 +279,8 @@ void readSinks(Reader& r, const YAML::Node& n, Config& c) {
     SinkConfig s;
     s.name = kv.first.Scalar();
     s.where = r.pos(kv.first);
-    if (!validIdentifier(s.name)) r.fail(kv.first, "sink name '" + s.name + "' must be an identifier");
+    if (!validIdentifier(s.name))
+      r.fail(kv.first, "sink name '" + s.name + "' must be an identifier");
     const auto& body = kv.second;
     if (!r.isMap(body, "sink '" + s.name + "'")) continue;
     if (auto t = r.str(body, "type", true)) s.type = *t;
@@ -282,15 +303,16 @@ void readSinks(Reader& r, const YAML::Node& n, Config& c) {
 
 std::optional<ColumnConfig::Type> columnType(const std::string& t) {
   using T = ColumnConfig::Type;
-  static const std::map<std::string, T> types = {{"text", T::Text},       {"integer", T::Integer},
-                                                 {"real", T::Real},       {"boolean", T::Boolean},
-                                                 {"timestamp", T::Timestamp}, {"json", T::Json}};
+  static const std::map<std::string, T> types = {
+      {"text", T::Text},       {"integer", T::Integer},     {"real", T::Real},
+      {"boolean", T::Boolean}, {"timestamp", T::Timestamp}, {"json", T::Json}};
   auto it = types.find(t);
   if (it == types.end()) return std::nullopt;
   return it->second;
 }
 
-void readPipeline(Reader& r, const std::string& name, const YAML::Node& key, const YAML::Node& n, Config& c) {
+void readPipeline(Reader& r, const std::string& name, const YAML::Node& key, const YAML::Node& n,
+                  Config& c) {
   PipelineConfig p;
   p.name = name;
   p.where = r.pos(key);
@@ -298,8 +320,9 @@ void readPipeline(Reader& r, const std::string& name, const YAML::Node& key, con
   if (!std::regex_match(name, pipeline_name))
     r.fail(key, "pipeline name '" + name + "' must be letters, digits, '_' or '-'");
   if (!r.isMap(n, "pipeline '" + name + "'")) return;
-  r.allowOnly(n, {"path", "methods", "auth", "dedup", "sinks", "table", "decode", "split", "columns",
-                  "max_body_bytes", "public_url", "ack", "ack_timeout", "allow_ips", "rate_limit"},
+  r.allowOnly(n,
+              {"path", "methods", "auth", "dedup", "sinks", "table", "decode", "split", "columns",
+               "max_body_bytes", "public_url", "ack", "ack_timeout", "allow_ips", "rate_limit"},
               "pipeline '" + name + "'");
   p.path = r.str(n, "path").value_or("/webhook/" + name);
   if (p.path.empty() || p.path[0] != '/') r.fail(n["path"], "path must start with '/'");
@@ -315,7 +338,9 @@ void readPipeline(Reader& r, const std::string& name, const YAML::Node& key, con
 
   auto auth = n["auth"];
   if (!auth.IsDefined()) {
-    r.fail(n, "pipeline '" + name + "' needs an 'auth' section (use provider: none to accept unauthenticated requests)");
+    r.fail(n,
+           "pipeline '" + name +
+               "' needs an 'auth' section (use provider: none to accept unauthenticated requests)");
   } else if (r.isMap(auth, "auth")) {
     p.auth_where = r.pos(auth);
     if (auto v = r.str(auth, "provider", true)) p.provider = *v;
@@ -331,11 +356,18 @@ void readPipeline(Reader& r, const std::string& name, const YAML::Node& key, con
   if (dedup.IsDefined() && r.isMap(dedup, "dedup")) {
     r.allowOnly(dedup, {"key", "window"}, "dedup");
     std::string k = r.str(dedup, "key").value_or("auto");
-    if (k == "auto") p.dedup.kind = DedupConfig::Kind::Auto;
-    else if (k == "none") p.dedup.kind = DedupConfig::Kind::None;
-    else if (k.rfind("header:", 0) == 0 && k.size() > 7) { p.dedup.kind = DedupConfig::Kind::Header; p.dedup.argument = lower(k.substr(7)); }
-    else if (k.rfind("json:", 0) == 0 && k.size() > 5 && k[5] == '/') { p.dedup.kind = DedupConfig::Kind::Json; p.dedup.argument = k.substr(5); }
-    else r.fail(dedup["key"], "dedup key must be auto, none, header:<name> or json:/<pointer>");
+    if (k == "auto")
+      p.dedup.kind = DedupConfig::Kind::Auto;
+    else if (k == "none")
+      p.dedup.kind = DedupConfig::Kind::None;
+    else if (k.rfind("header:", 0) == 0 && k.size() > 7) {
+      p.dedup.kind = DedupConfig::Kind::Header;
+      p.dedup.argument = lower(k.substr(7));
+    } else if (k.rfind("json:", 0) == 0 && k.size() > 5 && k[5] == '/') {
+      p.dedup.kind = DedupConfig::Kind::Json;
+      p.dedup.argument = k.substr(5);
+    } else
+      r.fail(dedup["key"], "dedup key must be auto, none, header:<name> or json:/<pointer>");
     r.duration(dedup, "window", p.dedup.window_ms);
   }
 
@@ -343,18 +375,27 @@ void readPipeline(Reader& r, const std::string& name, const YAML::Node& key, con
   std::string default_table = name;
   std::replace(default_table.begin(), default_table.end(), '-', '_');
   p.table = r.str(n, "table").value_or(default_table);
-  if (!validIdentifier(p.table)) r.fail(n["table"], "table '" + p.table + "' must be an identifier");
+  if (!validIdentifier(p.table))
+    r.fail(n["table"], "table '" + p.table + "' must be an identifier");
   if (auto d = r.str(n, "decode")) {
-    if (*d == "json") p.decode = PipelineConfig::Decode::Json;
-    else if (*d == "raw") p.decode = PipelineConfig::Decode::Raw;
-    else if (*d == "form") p.decode = PipelineConfig::Decode::Form;
-    else r.fail(n["decode"], "decode must be json, raw or form");
+    if (*d == "json")
+      p.decode = PipelineConfig::Decode::Json;
+    else if (*d == "raw")
+      p.decode = PipelineConfig::Decode::Raw;
+    else if (*d == "form")
+      p.decode = PipelineConfig::Decode::Form;
+    else
+      r.fail(n["decode"], "decode must be json, raw or form");
   }
   if (auto s = r.str(n, "split")) {
-    if (*s == "none") p.split = PipelineConfig::Split::None;
-    else if (*s == "jsonl") p.split = PipelineConfig::Split::Jsonl;
-    else if (*s == "array") p.split = PipelineConfig::Split::Array;
-    else r.fail(n["split"], "split must be none, jsonl or array");
+    if (*s == "none")
+      p.split = PipelineConfig::Split::None;
+    else if (*s == "jsonl")
+      p.split = PipelineConfig::Split::Jsonl;
+    else if (*s == "array")
+      p.split = PipelineConfig::Split::Array;
+    else
+      r.fail(n["split"], "split must be none, jsonl or array");
   }
   if (p.split != PipelineConfig::Split::None && p.decode == PipelineConfig::Decode::Form)
     r.fail(n["split"], "split needs decode: json");
@@ -370,20 +411,27 @@ void readPipeline(Reader& r, const std::string& name, const YAML::Node& key, con
         r.allowOnly(col, {"name", "type", "pointer", "header", "required"}, "column");
         ColumnConfig cc;
         cc.name = r.str(col, "name", true).value_or("");
-        if (!cc.name.empty() && !validIdentifier(cc.name)) r.fail(col["name"], "column name must be an identifier");
-        static const std::set<std::string> reserved = {"id", "pipeline", "received_at", "provider", "event_type",
-                                                      "delivery_id", "dedup_key", "headers", "body", "data",
-                                                      "authenticated", "seq"};
-        if (reserved.count(lower(cc.name))) r.fail(col["name"], "column name '" + cc.name + "' is reserved");
-        if (!cc.name.empty() && !names.insert(lower(cc.name)).second) r.fail(col["name"], "duplicate column '" + cc.name + "'");
+        if (!cc.name.empty() && !validIdentifier(cc.name))
+          r.fail(col["name"], "column name must be an identifier");
+        static const std::set<std::string> reserved = {
+            "id",        "pipeline", "received_at", "provider", "event_type",    "delivery_id",
+            "dedup_key", "headers",  "body",        "data",     "authenticated", "seq"};
+        if (reserved.count(lower(cc.name)))
+          r.fail(col["name"], "column name '" + cc.name + "' is reserved");
+        if (!cc.name.empty() && !names.insert(lower(cc.name)).second)
+          r.fail(col["name"], "duplicate column '" + cc.name + "'");
         auto t = r.str(col, "type").value_or("text");
-        if (auto ty = columnType(t)) cc.type = *ty;
-        else r.fail(col["type"], "column type must be text, integer, real, boolean, timestamp or json");
+        if (auto ty = columnType(t))
+          cc.type = *ty;
+        else
+          r.fail(col["type"],
+                 "column type must be text, integer, real, boolean, timestamp or json");
         auto ptr = r.str(col, "pointer");
         auto hdr = r.str(col, "header");
         if (ptr && hdr) r.fail(col, "a column takes either pointer or header, not both");
         if (ptr) {
-          if (!ptr->empty() && (*ptr)[0] != '/') r.fail(col["pointer"], "pointer must be a JSON pointer (start with '/')");
+          if (!ptr->empty() && (*ptr)[0] != '/')
+            r.fail(col["pointer"], "pointer must be a JSON pointer (start with '/')");
           cc.pointer = *ptr;
         } else if (hdr) {
           cc.header = lower(*hdr);
@@ -403,9 +451,12 @@ void readPipeline(Reader& r, const std::string& name, const YAML::Node& key, con
       r.fail(n["public_url"], "public_url must start with http:// or https://");
   }
   if (auto a = r.str(n, "ack")) {
-    if (*a == "durable") p.ack = PipelineConfig::Ack::Durable;
-    else if (*a == "delivered") p.ack = PipelineConfig::Ack::Delivered;
-    else r.fail(n["ack"], "ack must be durable or delivered");
+    if (*a == "durable")
+      p.ack = PipelineConfig::Ack::Durable;
+    else if (*a == "delivered")
+      p.ack = PipelineConfig::Ack::Delivered;
+    else
+      r.fail(n["ack"], "ack must be durable or delivered");
   }
   r.duration(n, "ack_timeout", p.ack_timeout_ms);
   p.allow_ips = r.strings(n, "allow_ips");
@@ -415,7 +466,8 @@ void readPipeline(Reader& r, const std::string& name, const YAML::Node& key, con
     r.number(rl, "per_second", p.rate_limit.per_second);
     r.number(rl, "burst", p.rate_limit.burst);
     if (p.rate_limit.burst <= 0) p.rate_limit.burst = std::max(1.0, p.rate_limit.per_second);
-    if (p.rate_limit.burst < 1) r.fail(rl["burst"], "burst must be at least 1 (or no request could ever pass)");
+    if (p.rate_limit.burst < 1)
+      r.fail(rl["burst"], "burst must be at least 1 (or no request could ever pass)");
   }
   c.pipelines.push_back(std::move(p));
 }
@@ -426,15 +478,20 @@ void crossCheck(Reader& r, Config& c, const YAML::Node& root) {
   for (const auto& p : c.pipelines) {
     auto node = root["pipelines"][p.name];
     auto [it, fresh] = paths.emplace(p.path, p.name);
-    if (!fresh) r.fail(node["path"].IsDefined() ? node["path"] : node, "path " + p.path + " is already used by pipeline '" + it->second + "'");
+    if (!fresh)
+      r.fail(node["path"].IsDefined() ? node["path"] : node,
+             "path " + p.path + " is already used by pipeline '" + it->second + "'");
     if (!tables.insert(lower(p.table)).second)
-      r.fail(node["table"].IsDefined() ? node["table"] : node, "table '" + p.table + "' is used by two pipelines");
+      r.fail(node["table"].IsDefined() ? node["table"] : node,
+             "table '" + p.table + "' is used by two pipelines");
     auto auth = node["auth"];
     auto secrets_node = auth.IsDefined() && auth.IsMap() ? auth["secrets"] : YAML::Node();
     size_t i = 0;
     for (const auto& s : p.secrets) {
       if (!c.secrets.count(s)) {
-        YAML::Node at = secrets_node.IsSequence() && i < secrets_node.size() ? secrets_node[i] : (secrets_node.IsDefined() ? secrets_node : node);
+        YAML::Node at = secrets_node.IsSequence() && i < secrets_node.size()
+                            ? secrets_node[i]
+                            : (secrets_node.IsDefined() ? secrets_node : node);
         r.fail(at, "pipeline '" + p.name + "' refers to unknown secret '" + s + "'");
       }
       ++i;
@@ -443,7 +500,9 @@ void crossCheck(Reader& r, Config& c, const YAML::Node& root) {
     auto sinks_node = node["sinks"];
     for (const auto& s : p.sinks) {
       if (!c.sinks.count(s)) {
-        YAML::Node at = sinks_node.IsSequence() && i < sinks_node.size() ? sinks_node[i] : (sinks_node.IsDefined() ? sinks_node : node);
+        YAML::Node at = sinks_node.IsSequence() && i < sinks_node.size()
+                            ? sinks_node[i]
+                            : (sinks_node.IsDefined() ? sinks_node : node);
         r.fail(at, "pipeline '" + p.name + "' refers to unknown sink '" + s + "'");
       }
       ++i;
@@ -463,7 +522,8 @@ LoadResult load(const YAML::Node& root, const std::string& file) {
     r.fail(root, "the config must be a mapping with server, plugins, secrets, sinks, pipelines");
     return result;
   }
-  r.allowOnly(root, {"server", "journal", "plugins", "secrets", "sinks", "pipelines", "log_level"}, "the config");
+  r.allowOnly(root, {"server", "journal", "plugins", "secrets", "sinks", "pipelines", "log_level"},
+              "the config");
   if (root["server"].IsDefined()) readServer(r, root["server"], c.server);
   if (root["journal"].IsDefined()) readJournal(r, root["journal"], c.journal);
   if (auto plugins = root["plugins"]; plugins.IsDefined() && r.isMap(plugins, "plugins")) {
@@ -472,14 +532,16 @@ LoadResult load(const YAML::Node& root, const std::string& file) {
   }
   if (auto lvl = r.str(root, "log_level")) {
     c.log_level = *lvl;
-    if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" && c.log_level != "error")
+    if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" &&
+        c.log_level != "error")
       r.fail(root["log_level"], "log_level must be debug, info, warn or error");
   }
   if (root["secrets"].IsDefined()) readSecrets(r, root["secrets"], c);
   if (root["sinks"].IsDefined()) readSinks(r, root["sinks"], c);
   auto pipelines = root["pipelines"];
   if (!pipelines.IsDefined() || !pipelines.IsMap() || pipelines.size() == 0) {
-    r.fail(pipelines.IsDefined() ? pipelines : root, "the config needs at least one pipeline under 'pipelines'");
+    r.fail(pipelines.IsDefined() ? pipelines : root,
+           "the config needs at least one pipeline under 'pipelines'");
   } else {
     for (const auto& kv : pipelines) readPipeline(r, kv.first.Scalar(), kv.first, kv.second, c);
   }
@@ -496,7 +558,8 @@ LoadResult loadConfigText(const std::string& text, const std::string& file_label
     return load(root, file_label);
   } catch (const YAML::Exception& e) {
     LoadResult r;
-    Position p{file_label, e.mark.is_null() ? 0 : e.mark.line + 1, e.mark.is_null() ? 0 : e.mark.column + 1};
+    Position p{file_label, e.mark.is_null() ? 0 : e.mark.line + 1,
+               e.mark.is_null() ? 0 : e.mark.column + 1};
     r.errors.push_back({p, "YAML syntax error: " + e.msg});
     return r;
   }

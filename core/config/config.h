@@ -42,8 +42,8 @@ struct RetryConfig {
 
 struct SinkConfig {
   std::string name;
-  std::string type;      // plugin name
-  YAML::Node options;    // everything but the host's own keys (type, retry, batch_size)
+  std::string type;    // plugin name
+  YAML::Node options;  // everything but the host's own keys (type, retry, batch_size)
   RetryConfig retry;
   int batch_size = 500;
   Position where;
@@ -52,7 +52,7 @@ struct SinkConfig {
 struct DedupConfig {
   enum class Kind { None, Auto, Header, Json };
   Kind kind = Kind::None;
-  std::string argument;          // header name (lower-case) or JSON pointer
+  std::string argument;  // header name (lower-case) or JSON pointer
   int64_t window_ms = 72LL * 3600 * 1000;
 };
 
@@ -101,7 +101,7 @@ struct ServerConfig {
   int64_t read_timeout_ms = 10'000;
   int64_t keepalive_timeout_ms = 15'000;
   int max_keepalive_requests = 1000;
-  int max_inflight = 8192;   // requests waiting for the journal before 503 overloaded
+  int max_inflight = 8192;  // requests waiting for the journal before 503 overloaded
   int64_t shutdown_grace_ms = 10'000;
 };
 
@@ -112,8 +112,8 @@ struct JournalConfig {
 };
 
 struct Config {
-  std::string file;        // the config file path
-  std::string base_dir;    // its directory (relative paths in the config resolve from the CWD)
+  std::string file;      // the config file path
+  std::string base_dir;  // its directory (relative paths in the config resolve from the CWD)
   ServerConfig server;
   JournalConfig journal;
   std::vector<std::string> plugin_paths{"build/plugins"};

@@ -18,7 +18,9 @@ struct Checker {
   const std::string& file;
   std::vector<Error>& errors;
 
-  void fail(const YAML::Node& at, const std::string& msg) { errors.push_back({positionOf(file, at), msg}); }
+  void fail(const YAML::Node& at, const std::string& msg) {
+    errors.push_back({positionOf(file, at), msg});
+  }
 
   Var check(const Object::Ptr& schema, const YAML::Node& node, const std::string& path) {
     std::string type = schema->has("type") ? schema->getValue<std::string>("type") : "";
@@ -29,7 +31,8 @@ struct Checker {
         return Var();
       }
       Object::Ptr props = schema->has("properties") ? schema->getObject("properties") : nullptr;
-      bool closed = schema->has("additionalProperties") && schema->get("additionalProperties").isBoolean() &&
+      bool closed = schema->has("additionalProperties") &&
+                    schema->get("additionalProperties").isBoolean() &&
                     !schema->getValue<bool>("additionalProperties");
       Object::Ptr out = new Object;
       for (const auto& kv : node) {
@@ -42,7 +45,9 @@ struct Checker {
           std::string known;
           if (props)
             for (const auto& p : *props) known += (known.empty() ? "" : ", ") + p.first;
-          fail(kv.first, "unknown option '" + sub + "'" + (known.empty() ? " (this plugin takes no options)" : " (known: " + known + ")"));
+          fail(kv.first,
+               "unknown option '" + sub + "'" +
+                   (known.empty() ? " (this plugin takes no options)" : " (known: " + known + ")"));
         } else {
           out->set(key, yamlToVar(kv.second));
         }
@@ -51,7 +56,9 @@ struct Checker {
         auto req = schema->getArray("required");
         for (size_t i = 0; i < req->size(); ++i) {
           auto name = req->getElement<std::string>(i);
-          if (!node[name].IsDefined()) fail(node, "missing required option '" + (path.empty() ? name : path + "." + name) + "'");
+          if (!node[name].IsDefined())
+            fail(node,
+                 "missing required option '" + (path.empty() ? name : path + "." + name) + "'");
         }
       }
       if (props) {
@@ -75,7 +82,8 @@ struct Checker {
         Array::Ptr out = new Array;
         size_t i = 0;
         for (const auto& item : node) {
-          Var v = schema->has("items") ? check(schema->getObject("items"), item, path + "[" + std::to_string(i) + "]")
+          Var v = schema->has("items") ? check(schema->getObject("items"), item,
+                                               path + "[" + std::to_string(i) + "]")
                                        : yamlToVar(item);
           if (!v.isEmpty()) out->add(v);
           ++i;
@@ -93,16 +101,27 @@ struct Checker {
       if (type == "string") {
         value = s;
       } else if (type == "boolean") {
-        if (s == "true") value = true;
-        else if (s == "false") value = false;
-        else { fail(node, path + " must be true or false"); return Var(); }
+        if (s == "true")
+          value = true;
+        else if (s == "false")
+          value = false;
+        else {
+          fail(node, path + " must be true or false");
+          return Var();
+        }
       } else if (type == "integer") {
         try {
           size_t used = 0;
           long long v = std::stoll(s, &used);
           if (used != s.size()) throw std::invalid_argument("");
-          if (schema->has("minimum") && v < schema->getValue<double>("minimum")) { fail(node, path + " is below its minimum " + schema->get("minimum").toString()); return Var(); }
-          if (schema->has("maximum") && v > schema->getValue<double>("maximum")) { fail(node, path + " is above its maximum " + schema->get("maximum").toString()); return Var(); }
+          if (schema->has("minimum") && v < schema->getValue<double>("minimum")) {
+            fail(node, path + " is below its minimum " + schema->get("minimum").toString());
+            return Var();
+          }
+          if (schema->has("maximum") && v > schema->getValue<double>("maximum")) {
+            fail(node, path + " is above its maximum " + schema->get("maximum").toString());
+            return Var();
+          }
           value = static_cast<Poco::Int64>(v);
         } catch (...) {
           fail(node, path + " must be an integer");
@@ -113,8 +132,14 @@ struct Checker {
           size_t used = 0;
           double v = std::stod(s, &used);
           if (used != s.size()) throw std::invalid_argument("");
-          if (schema->has("minimum") && v < schema->getValue<double>("minimum")) { fail(node, path + " is below its minimum"); return Var(); }
-          if (schema->has("maximum") && v > schema->getValue<double>("maximum")) { fail(node, path + " is above its maximum"); return Var(); }
+          if (schema->has("minimum") && v < schema->getValue<double>("minimum")) {
+            fail(node, path + " is below its minimum");
+            return Var();
+          }
+          if (schema->has("maximum") && v > schema->getValue<double>("maximum")) {
+            fail(node, path + " is above its maximum");
+            return Var();
+          }
           value = v;
         } catch (...) {
           fail(node, path + " must be a number");
@@ -159,18 +184,21 @@ struct Checker {
 
 }  // namespace
 
-std::string checkOptions(const std::string& schema_json, const YAML::Node& options, const std::string& file,
-                         const std::string& what, std::vector<Error>& errors) {
+std::string checkOptions(const std::string& schema_json, const YAML::Node& options,
+                         const std::string& file, const std::string& what,
+                         std::vector<Error>& errors) {
   Object::Ptr schema;
   try {
     Poco::JSON::Parser parser;
-    schema = parser.parse(schema_json.empty() ? "{\"type\":\"object\"}" : schema_json).extract<Object::Ptr>();
+    schema = parser.parse(schema_json.empty() ? "{\"type\":\"object\"}" : schema_json)
+                 .extract<Object::Ptr>();
   } catch (const std::exception& e) {
     errors.push_back({positionOf(file, options), what + " has an unreadable options schema"});
     return "{}";
   }
   Checker c{file, errors};
-  YAML::Node node = options.IsDefined() && !options.IsNull() ? options : YAML::Node(YAML::NodeType::Map);
+  YAML::Node node =
+      options.IsDefined() && !options.IsNull() ? options : YAML::Node(YAML::NodeType::Map);
   size_t before = errors.size();
   Var v = c.check(schema, node, "");
   for (size_t i = before; i < errors.size(); ++i) {

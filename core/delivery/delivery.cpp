@@ -39,7 +39,8 @@ std::vector<inlet_event> toAbi(const std::vector<journal::Event>& events,
   return out;
 }
 
-bool prepareTables(plugin::SinkInstance& sink, const std::vector<TableInfo>& tables, std::string& error) {
+bool prepareTables(plugin::SinkInstance& sink, const std::vector<TableInfo>& tables,
+                   std::string& error) {
   for (const auto& t : tables) {
     std::vector<inlet_column> cols;
     for (const auto& [name, type] : t.columns) cols.push_back({s(name), type});
@@ -110,7 +111,8 @@ bool Delivery::sleepFor(int64_t ms) {
   return !stopping_;
 }
 
-bool Delivery::waitDelivered(const std::vector<std::string>& sinks, uint64_t seq, int64_t timeout_ms) {
+bool Delivery::waitDelivered(const std::vector<std::string>& sinks, uint64_t seq,
+                             int64_t timeout_ms) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
@@ -124,7 +126,8 @@ bool Delivery::waitDelivered(const std::vector<std::string>& sinks, uint64_t seq
     if (stopping_ || progressed_.wait_until(lock, deadline) == std::cv_status::timeout) {
       // One last look after the deadline.
       for (const auto& w : workers_)
-        if (std::find(sinks.begin(), sinks.end(), w->setup.name) != sinks.end() && w->cursor.load() < seq)
+        if (std::find(sinks.begin(), sinks.end(), w->setup.name) != sinks.end() &&
+            w->cursor.load() < seq)
           return false;
       return true;
     }
@@ -139,8 +142,10 @@ void Delivery::run(Worker& w) {
   int attempts = 0;
   uint64_t single_until = 0;  // after a dropped batch, retry its events one by one
   auto backoff = [&](int attempt) {
-    double base = static_cast<double>(w.setup.retry.initial_backoff_ms) * std::pow(2.0, std::min(attempt - 1, 30));
-    int64_t cap = std::min<int64_t>(static_cast<int64_t>(std::min(base, 1e15)), w.setup.retry.max_backoff_ms);
+    double base = static_cast<double>(w.setup.retry.initial_backoff_ms) *
+                  std::pow(2.0, std::min(attempt - 1, 30));
+    int64_t cap =
+        std::min<int64_t>(static_cast<int64_t>(std::min(base, 1e15)), w.setup.retry.max_backoff_ms);
     // Full jitter: spreads retries from many instances hitting one recovering downstream.
     std::uniform_int_distribution<int64_t> d(cap / 2, std::max<int64_t>(cap, 1));
     return d(rng);
@@ -165,7 +170,8 @@ void Delivery::run(Worker& w) {
         std::string error;
         if (!prepareTables(*w.setup.instance, w.setup.tables, error)) {
           ++attempts;
-          log::warn("sink " + name + ": prepare failed (attempt " + std::to_string(attempts) + "): " + error);
+          log::warn("sink " + name + ": prepare failed (attempt " + std::to_string(attempts) +
+                    "): " + error);
           if (!sleepFor(backoff(attempts))) return;
           continue;
         }
@@ -177,7 +183,8 @@ void Delivery::run(Worker& w) {
       if (events.empty()) {
         std::unique_lock<std::mutex> lock(mutex_);
         uint64_t seen = committed_;
-        wake_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_ || committed_ != seen; });
+        wake_.wait_for(lock, std::chrono::seconds(1),
+                       [&] { return stopping_ || committed_ != seen; });
         continue;
       }
       auto abi = toAbi(events, w.table_of);
@@ -190,7 +197,8 @@ void Delivery::run(Worker& w) {
         continue;
       }
       if (rc == INLET_DROP && events.size() > 1) {
-        log::warn("sink " + name + ": batch refused (" + error + "); retrying its events one by one");
+        log::warn("sink " + name + ": batch refused (" + error +
+                  "); retrying its events one by one");
         single_until = last;
         continue;
       }
@@ -198,8 +206,8 @@ void Delivery::run(Worker& w) {
       if (rc == INLET_DROP || attempts >= w.setup.retry.max_attempts) {
         std::vector<uint64_t> seqs;
         for (const auto& e : events) seqs.push_back(e.seq);
-        log::error("sink " + name + ": dead-lettering " + std::to_string(seqs.size()) + " event(s) after " +
-                   std::to_string(attempts) + " attempt(s): " + error);
+        log::error("sink " + name + ": dead-lettering " + std::to_string(seqs.size()) +
+                   " event(s) after " + std::to_string(attempts) + " attempt(s): " + error);
         journal_.deadLetter(name, seqs, attempts, error);
         {
           std::lock_guard<std::mutex> lock(mutex_);

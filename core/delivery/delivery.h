@@ -3,6 +3,8 @@
 // after the sink reported the batch written.
 #pragma once
 
+#include <inlet/abi.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -13,8 +15,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <inlet/abi.h>
 
 #include "config/config.h"
 #include "journal/journal.h"
@@ -40,7 +40,8 @@ std::vector<inlet_event> toAbi(const std::vector<journal::Event>& events,
                                const std::map<std::string, std::string>& table_of);
 
 // Calls prepare() for every table. Returns false with `error` on the first failure.
-bool prepareTables(plugin::SinkInstance& sink, const std::vector<TableInfo>& tables, std::string& error);
+bool prepareTables(plugin::SinkInstance& sink, const std::vector<TableInfo>& tables,
+                   std::string& error);
 
 class Delivery {
  public:
@@ -70,8 +71,8 @@ class Delivery {
   journal::Journal& journal_;
   std::vector<std::unique_ptr<Worker>> workers_;
   mutable std::mutex mutex_;
-  std::condition_variable wake_;       // new commits / stop
-  std::condition_variable progressed_; // a cursor moved
+  std::condition_variable wake_;        // new commits / stop
+  std::condition_variable progressed_;  // a cursor moved
   uint64_t committed_ = 0;
   bool stopping_ = false;
 };

@@ -59,7 +59,8 @@ class Journal {
   // Delivery bookkeeping (serialised with the writer).
   uint64_t cursor(const std::string& sink);
   void setCursor(const std::string& sink, uint64_t seq);
-  void deadLetter(const std::string& sink, const std::vector<uint64_t>& seqs, int attempts, const std::string& error);
+  void deadLetter(const std::string& sink, const std::vector<uint64_t>& seqs, int attempts,
+                  const std::string& error);
   void removeDeadLetters(const std::string& sink, const std::vector<uint64_t>& seqs);
   uint64_t maxSeq();
 
@@ -82,8 +83,8 @@ class Journal {
   config::JournalConfig config_;
   std::unique_ptr<Database> db_;
   std::mutex db_mutex_;  // guards db_ and the statements
-  Statement insert_event_, claim_, lookup_claim_, get_cursor_, set_cursor_, dead_letter_, remove_dead_,
-      savepoint_, release_;
+  Statement insert_event_, claim_, lookup_claim_, get_cursor_, set_cursor_, dead_letter_,
+      remove_dead_, savepoint_, release_;
 
   mutable std::mutex queue_mutex_;
   std::condition_variable queue_cv_;

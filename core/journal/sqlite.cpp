@@ -19,7 +19,8 @@ Statement& Statement::operator=(Statement&& o) noexcept {
 }
 
 Statement& Statement::bind(int i, std::string_view text) {
-  sqlite3_bind_text64(stmt_, i, text.data() ? text.data() : "", text.size(), SQLITE_STATIC, SQLITE_UTF8);
+  sqlite3_bind_text64(stmt_, i, text.data() ? text.data() : "", text.size(), SQLITE_STATIC,
+                      SQLITE_UTF8);
   return *this;
 }
 Statement& Statement::bindBlob(int i, std::string_view bytes) {
@@ -27,8 +28,10 @@ Statement& Statement::bindBlob(int i, std::string_view bytes) {
   return *this;
 }
 Statement& Statement::bindNullableText(int i, std::string_view text) {
-  if (text.empty()) sqlite3_bind_null(stmt_, i);
-  else bind(i, text);
+  if (text.empty())
+    sqlite3_bind_null(stmt_, i);
+  else
+    bind(i, text);
   return *this;
 }
 Statement& Statement::bind(int i, int64_t v) {
@@ -59,7 +62,8 @@ std::string Statement::text(int col) const {
 }
 
 Database::Database(const std::string& path, bool read_only) {
-  int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX;
+  int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+              SQLITE_OPEN_NOMUTEX;
   if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
     std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);

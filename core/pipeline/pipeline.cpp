@@ -26,7 +26,8 @@ Outcome errorOutcome(int status, const std::string& code, const std::string& mes
   o.status = status;
   o.code = code;
   o.message = message;
-  o.body = "{\"error\":{\"code\":" + util::jsonString(code) + ",\"message\":" + util::jsonString(message) + "}}";
+  o.body = "{\"error\":{\"code\":" + util::jsonString(code) +
+           ",\"message\":" + util::jsonString(message) + "}}";
   o.retry_after = status == 429 || status == 503;
   return o;
 }
@@ -37,7 +38,8 @@ std::pair<Poco::Net::IPAddress, unsigned> parseCidr(const std::string& text) {
   auto slash = text.find('/');
   Poco::Net::IPAddress addr(text.substr(0, slash));
   unsigned max = addr.family() == Poco::Net::IPAddress::IPv4 ? 32 : 128;
-  unsigned prefix = slash == std::string::npos ? max : static_cast<unsigned>(std::stoul(text.substr(slash + 1)));
+  unsigned prefix =
+      slash == std::string::npos ? max : static_cast<unsigned>(std::stoul(text.substr(slash + 1)));
   if (prefix > max) throw std::invalid_argument("prefix too long in " + text);
   return {addr, prefix};
 }
@@ -63,11 +65,13 @@ std::string percentDecode(std::string_view s) {
     return -1;
   };
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') out.push_back(' ');
+    if (s[i] == '+')
+      out.push_back(' ');
     else if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
       out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
       i += 2;
-    } else out.push_back(s[i]);
+    } else
+      out.push_back(s[i]);
   }
   return out;
 }
@@ -78,13 +82,15 @@ std::optional<Var> pointerLookup(const Var& root, const std::string& pointer) {
   size_t pos = 1;
   while (pos <= pointer.size()) {
     size_t next = pointer.find('/', pos);
-    std::string token = pointer.substr(pos, next == std::string::npos ? std::string::npos : next - pos);
+    std::string token =
+        pointer.substr(pos, next == std::string::npos ? std::string::npos : next - pos);
     std::string key;
     for (size_t i = 0; i < token.size(); ++i) {
       if (token[i] == '~' && i + 1 < token.size() && (token[i + 1] == '0' || token[i + 1] == '1')) {
         key.push_back(token[i + 1] == '0' ? '~' : '/');
         ++i;
-      } else key.push_back(token[i]);
+      } else
+        key.push_back(token[i]);
     }
     if (cur.type() == typeid(Poco::JSON::Object::Ptr)) {
       auto obj = cur.extract<Poco::JSON::Object::Ptr>();
@@ -92,7 +98,8 @@ std::optional<Var> pointerLookup(const Var& root, const std::string& pointer) {
       cur = obj->get(key);
     } else if (cur.type() == typeid(Poco::JSON::Array::Ptr)) {
       auto arr = cur.extract<Poco::JSON::Array::Ptr>();
-      if (key.empty() || key.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+      if (key.empty() || key.find_first_not_of("0123456789") != std::string::npos)
+        return std::nullopt;
       size_t idx = std::stoul(key);
       if (idx >= arr->size()) return std::nullopt;
       cur = arr->get(static_cast<unsigned>(idx));
@@ -115,7 +122,8 @@ std::optional<Var> parseJson(std::string_view text) {
   try {
     Poco::JSON::Parser parser;
     std::string_view t = util::trimJsonSpace(text);
-    if (!t.empty() && (t.front() == '{' || t.front() == '[')) return std::optional<Var>(std::in_place, parser.parse(std::string(t)));
+    if (!t.empty() && (t.front() == '{' || t.front() == '['))
+      return std::optional<Var>(std::in_place, parser.parse(std::string(t)));
     // Poco 1.11's parser refuses a bare scalar (17, "abc", true): parse it inside an array.
     auto arr = parser.parse("[" + std::string(t) + "]").extract<Poco::JSON::Array::Ptr>();
     if (!arr || arr->size() != 1) return std::nullopt;
@@ -128,7 +136,8 @@ std::optional<Var> parseJson(std::string_view text) {
 // ISO-8601 date-time with a zone, as providers send it (2021-03-25T05:09:27Z, …+02:00).
 // Poco's parser alone is lenient ("yesterday" parses), so the shape is checked first.
 bool looksIso8601(const std::string& s) {
-  static const std::regex re(R"(^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})$)");
+  static const std::regex re(
+      R"(^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})$)");
   return std::regex_match(s, re);
 }
 
@@ -147,7 +156,8 @@ std::optional<std::string> typedFromJson(const Var& v, ColumnConfig::Type t) {
       if (isInteger(v)) return v.toString();
       if (v.isNumeric() && !v.isBoolean()) {
         double d = v.convert<double>();
-        if (std::floor(d) == d && std::fabs(d) < 9.2e18) return std::to_string(static_cast<long long>(d));
+        if (std::floor(d) == d && std::fabs(d) < 9.2e18)
+          return std::to_string(static_cast<long long>(d));
       }
       return std::nullopt;
     case T::Real:
@@ -161,13 +171,16 @@ std::optional<std::string> typedFromJson(const Var& v, ColumnConfig::Type t) {
       if (isInteger(v)) {
         long long n = v.convert<long long>();
         // Seconds, or milliseconds when the number is too large to be seconds (after 5138 AD).
-        ts = Poco::Timestamp::fromEpochTime(0) + (std::llabs(n) > 100'000'000'000LL ? n * 1000 : n * 1'000'000);
+        ts = Poco::Timestamp::fromEpochTime(0) +
+             (std::llabs(n) > 100'000'000'000LL ? n * 1000 : n * 1'000'000);
       } else if (v.isString()) {
         Poco::DateTime dt;
         int tzd = 0;
         if (!looksIso8601(v.extract<std::string>())) return std::nullopt;
-        if (!Poco::DateTimeParser::tryParse(Poco::DateTimeFormat::ISO8601_FRAC_FORMAT, v.extract<std::string>(), dt, tzd) &&
-            !Poco::DateTimeParser::tryParse(Poco::DateTimeFormat::ISO8601_FORMAT, v.extract<std::string>(), dt, tzd))
+        if (!Poco::DateTimeParser::tryParse(Poco::DateTimeFormat::ISO8601_FRAC_FORMAT,
+                                            v.extract<std::string>(), dt, tzd) &&
+            !Poco::DateTimeParser::tryParse(Poco::DateTimeFormat::ISO8601_FORMAT,
+                                            v.extract<std::string>(), dt, tzd))
           return std::nullopt;
         dt.makeUTC(tzd);
         ts = dt.timestamp();
@@ -185,7 +198,8 @@ std::optional<std::string> typedFromJson(const Var& v, ColumnConfig::Type t) {
 std::optional<std::string> typedFromText(const std::string& s, ColumnConfig::Type t) {
   using T = ColumnConfig::Type;
   switch (t) {
-    case T::Text: return util::jsonString(s);
+    case T::Text:
+      return util::jsonString(s);
     case T::Integer:
     case T::Real: {
       auto v = parseJson(s);
@@ -213,7 +227,8 @@ const char* typeName(ColumnConfig::Type t) {
   return names[static_cast<int>(t)];
 }
 
-const std::string* lastHeader(const std::vector<std::pair<std::string, std::string>>& headers, const std::string& name) {
+const std::string* lastHeader(const std::vector<std::pair<std::string, std::string>>& headers,
+                              const std::string& name) {
   for (auto it = headers.rbegin(); it != headers.rend(); ++it)
     if (it->first == name) return &it->second;
   return nullptr;
@@ -226,9 +241,12 @@ std::string headersJson(const std::vector<std::pair<std::string, std::string>>& 
   // and the object has unique keys.
   std::vector<std::pair<std::string, std::string>> merged;
   for (const auto& [n, v] : headers) {
-    auto it = std::find_if(merged.begin(), merged.end(), [&](const auto& m) { return m.first == n; });
-    if (it == merged.end()) merged.emplace_back(n, v);
-    else it->second += ", " + v;
+    auto it =
+        std::find_if(merged.begin(), merged.end(), [&](const auto& m) { return m.first == n; });
+    if (it == merged.end())
+      merged.emplace_back(n, v);
+    else
+      it->second += ", " + v;
   }
   std::string out = "{";
   for (size_t i = 0; i < merged.size(); ++i) {
@@ -246,14 +264,18 @@ std::string formToJson(std::string_view body) {
   size_t pos = 0;
   while (pos <= body.size()) {
     size_t amp = body.find('&', pos);
-    std::string_view part = body.substr(pos, amp == std::string_view::npos ? std::string_view::npos : amp - pos);
+    std::string_view part =
+        body.substr(pos, amp == std::string_view::npos ? std::string_view::npos : amp - pos);
     if (!part.empty()) {
       size_t eq = part.find('=');
       std::string name = percentDecode(part.substr(0, eq));
       std::string value = eq == std::string_view::npos ? "" : percentDecode(part.substr(eq + 1));
-      auto it = std::find_if(fields.begin(), fields.end(), [&](const auto& f) { return f.first == name; });
-      if (it == fields.end()) fields.push_back({name, {value}});
-      else it->second.push_back(value);
+      auto it = std::find_if(fields.begin(), fields.end(),
+                             [&](const auto& f) { return f.first == name; });
+      if (it == fields.end())
+        fields.push_back({name, {value}});
+      else
+        it->second.push_back(value);
     }
     if (amp == std::string_view::npos) break;
     pos = amp + 1;
@@ -314,7 +336,8 @@ bool Pipeline::takeToken() {
   if (config_.rate_limit.per_second <= 0) return true;
   std::lock_guard<std::mutex> lock(mutex_);
   int64_t now = util::nowMs();
-  tokens_ = std::min(config_.rate_limit.burst, tokens_ + (now - last_refill_ms_) * config_.rate_limit.per_second / 1000.0);
+  tokens_ = std::min(config_.rate_limit.burst,
+                     tokens_ + (now - last_refill_ms_) * config_.rate_limit.per_second / 1000.0);
   last_refill_ms_ = now;
   if (tokens_ < 1.0) return false;
   tokens_ -= 1.0;
@@ -382,7 +405,8 @@ Prepared Pipeline::prepare(const Request& r, const inlet_auth_result& verdict) c
           if (rest.empty()) break;
           continue;
         }
-        if (!util::isValidJson(line)) return invalid("line " + std::to_string(line_no) + " is not valid JSON");
+        if (!util::isValidJson(line))
+          return invalid("line " + std::to_string(line_no) + " is not valid JSON");
         items.push_back({line, std::string(util::trimJsonSpace(line))});
         if (rest.empty()) break;
       }
@@ -402,8 +426,11 @@ Prepared Pipeline::prepare(const Request& r, const inlet_auth_result& verdict) c
   // 2. Dedup key (claimed once per request; each event carries a unique derived key).
   std::string key;
   switch (config_.dedup.kind) {
-    case config::DedupConfig::Kind::None: break;
-    case config::DedupConfig::Kind::Auto: key = verdict.delivery_id; break;
+    case config::DedupConfig::Kind::None:
+      break;
+    case config::DedupConfig::Kind::Auto:
+      key = verdict.delivery_id;
+      break;
     case config::DedupConfig::Kind::Header:
       if (auto* h = lastHeader(r.headers, config_.dedup.argument)) key = *h;
       break;
@@ -457,13 +484,15 @@ Prepared Pipeline::prepare(const Request& r, const inlet_auth_result& verdict) c
         std::string where = items.size() > 1 ? " in item " + std::to_string(i + 1) : "";
         if (!present && col.required) {
           out.events.clear();
-          out.error = errorOutcome(422, "missing_column", "required column '" + col.name + "' is missing" + where);
+          out.error = errorOutcome(422, "missing_column",
+                                   "required column '" + col.name + "' is missing" + where);
           return out;
         }
         if (present && !value) {
           out.events.clear();
-          out.error = errorOutcome(422, "invalid_column",
-                                   "column '" + col.name + "' is not a valid " + typeName(col.type) + where);
+          out.error = errorOutcome(
+              422, "invalid_column",
+              "column '" + col.name + "' is not a valid " + typeName(col.type) + where);
           return out;
         }
         if (c) cols += ',';

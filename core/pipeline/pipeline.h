@@ -31,10 +31,10 @@ struct Request {
 // An HTTP answer decided by the pipeline.
 struct Outcome {
   int status = 200;
-  std::string code;     // stable reason code for errors ("" on success)
+  std::string code;  // stable reason code for errors ("" on success)
   std::string message;
   std::string content_type = "application/json";
-  std::string body;     // full response body
+  std::string body;  // full response body
   bool retry_after = false;
 };
 
@@ -43,8 +43,8 @@ Outcome errorOutcome(int status, const std::string& code, const std::string& mes
 // Result of turning a verified request into journal events.
 struct Prepared {
   bool ok = false;
-  Outcome error;                 // when !ok
-  std::string claim_key;         // dedup claim ("" = none)
+  Outcome error;          // when !ok
+  std::string claim_key;  // dedup claim ("" = none)
   std::vector<journal::Event> events;
 };
 

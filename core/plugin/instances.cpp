@@ -16,11 +16,12 @@ void* createInstance(const PluginInfo& plugin, const std::string& options_json,
   inlet_error err{};
   err.size = sizeof err;
   void* instance = nullptr;
-  int32_t rc = plugin.library->descriptor->create(hostServices(), s(options_json), cs.data(), cs.size(),
-                                                  &instance, &err);
+  int32_t rc = plugin.library->descriptor->create(hostServices(), s(options_json), cs.data(),
+                                                  cs.size(), &instance, &err);
   if (rc != INLET_OK || !instance) {
     err.message[sizeof err.message - 1] = '\0';
-    throw std::runtime_error(plugin.name + ": " + (err.message[0] ? err.message : "create() failed"));
+    throw std::runtime_error(plugin.name + ": " +
+                             (err.message[0] ? err.message : "create() failed"));
   }
   return instance;
 }

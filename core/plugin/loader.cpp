@@ -14,8 +14,10 @@ namespace fs = std::filesystem;
 
 const char* kindName(inlet_plugin_kind kind) {
   switch (kind) {
-    case INLET_KIND_AUTH: return "auth";
-    case INLET_KIND_SINK: return "sink";
+    case INLET_KIND_AUTH:
+      return "auth";
+    case INLET_KIND_SINK:
+      return "sink";
   }
   return "unknown";
 }
@@ -51,7 +53,8 @@ LoadOutcome loadPluginFile(const std::string& path) {
     return out;
   }
   if (!lib->lib.has("inlet_plugin_magic")) {
-    out.refusal = "missing entry point inlet_plugin_magic (not an Inlet plugin, or built without the SDK)";
+    out.refusal =
+        "missing entry point inlet_plugin_magic (not an Inlet plugin, or built without the SDK)";
     return out;
   }
   auto magic_fn = lib->lib.get<const inlet_magic*()>("inlet_plugin_magic");
@@ -61,14 +64,15 @@ LoadOutcome loadPluginFile(const std::string& path) {
     return out;
   }
   if (magic->abi_major != INLET_ABI_MAJOR) {
-    out.refusal = "built for plugin ABI major " + std::to_string(magic->abi_major) + ", this host speaks " +
-                  std::to_string(INLET_ABI_MAJOR);
+    out.refusal = "built for plugin ABI major " + std::to_string(magic->abi_major) +
+                  ", this host speaks " + std::to_string(INLET_ABI_MAJOR);
     return out;
   }
   if (magic->abi_minor > INLET_ABI_MINOR) {
     out.refusal = "built for a newer plugin ABI (" + std::to_string(magic->abi_major) + "." +
-                  std::to_string(magic->abi_minor) + ") than this host (" + std::to_string(INLET_ABI_MAJOR) +
-                  "." + std::to_string(INLET_ABI_MINOR) + "); upgrade inlet";
+                  std::to_string(magic->abi_minor) + ") than this host (" +
+                  std::to_string(INLET_ABI_MAJOR) + "." + std::to_string(INLET_ABI_MINOR) +
+                  "); upgrade inlet";
     return out;
   }
 #ifdef __GXX_ABI_VERSION
@@ -78,9 +82,10 @@ LoadOutcome loadPluginFile(const std::string& path) {
     return out;
   }
 #endif
-  if (magic->openssl_major != 0 && magic->openssl_major != static_cast<uint32_t>(OPENSSL_VERSION_MAJOR)) {
-    out.refusal = "OpenSSL major mismatch: plugin " + std::to_string(magic->openssl_major) + ", host " +
-                  std::to_string(OPENSSL_VERSION_MAJOR);
+  if (magic->openssl_major != 0 &&
+      magic->openssl_major != static_cast<uint32_t>(OPENSSL_VERSION_MAJOR)) {
+    out.refusal = "OpenSSL major mismatch: plugin " + std::to_string(magic->openssl_major) +
+                  ", host " + std::to_string(OPENSSL_VERSION_MAJOR);
     return out;
   }
   if (magic->pointer_size != sizeof(void*)) {
@@ -142,7 +147,8 @@ void Registry::scan(const std::vector<std::string>& folders) {
     }
     std::vector<std::string> files;
     for (const auto& entry : fs::directory_iterator(folder, ec)) {
-      if (entry.is_regular_file() && entry.path().extension() == ".so") files.push_back(entry.path().string());
+      if (entry.is_regular_file() && entry.path().extension() == ".so")
+        files.push_back(entry.path().string());
     }
     std::sort(files.begin(), files.end());
     for (const auto& f : files) {
@@ -152,8 +158,9 @@ void Registry::scan(const std::vector<std::string>& folders) {
         continue;
       }
       if (const auto* existing = find(outcome.plugin->kind, outcome.plugin->name)) {
-        refusals_.push_back({f, std::string(kindName(outcome.plugin->kind)) + " plugin '" + outcome.plugin->name +
-                                    "' is already provided by " + existing->file});
+        refusals_.push_back({f, std::string(kindName(outcome.plugin->kind)) + " plugin '" +
+                                    outcome.plugin->name + "' is already provided by " +
+                                    existing->file});
         continue;
       }
       plugins_.push_back(std::move(*outcome.plugin));

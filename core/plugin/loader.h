@@ -5,7 +5,6 @@
 #include <inlet/abi.h>
 
 #include <boost/dll/shared_library.hpp>
-
 #include <map>
 #include <memory>
 #include <string>

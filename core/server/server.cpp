@@ -18,10 +18,10 @@
 
 namespace inlet::server {
 
-using Poco::Net::HTTPServerRequest;
-using Poco::Net::HTTPServerResponse;
 using pipeline::errorOutcome;
 using pipeline::Outcome;
+using Poco::Net::HTTPServerRequest;
+using Poco::Net::HTTPServerResponse;
 
 namespace {
 
@@ -50,7 +50,9 @@ class Handler : public Poco::Net::HTTPRequestHandler {
     try {
       handle(req, resp);
     } catch (const Poco::TimeoutException&) {
-      if (!resp.sent()) send(resp, errorOutcome(408, "request_timeout", "the request body did not arrive in time"), true);
+      if (!resp.sent())
+        send(resp, errorOutcome(408, "request_timeout", "the request body did not arrive in time"),
+             true);
     } catch (const std::exception& e) {
       log::error(std::string("request failed: ") + e.what());
       if (!resp.sent()) send(resp, errorOutcome(500, "internal_error", "internal error"), true);
@@ -84,26 +86,31 @@ class Handler : public Poco::Net::HTTPRequestHandler {
       std::string allow;
       for (const auto& m : cfg.methods) allow += (allow.empty() ? "" : ", ") + m;
       resp.set("Allow", allow);
-      return reject(errorOutcome(405, "method_not_allowed", "method " + req.getMethod() + " is not allowed here"));
+      return reject(errorOutcome(405, "method_not_allowed",
+                                 "method " + req.getMethod() + " is not allowed here"));
     }
     const Poco::Net::SocketAddress peer = req.clientAddress();  // one getpeername per request
-    if (!p.ipAllowed(peer.host().toString())) return reject(errorOutcome(403, "ip_not_allowed", "source address not allowed"));
+    if (!p.ipAllowed(peer.host().toString()))
+      return reject(errorOutcome(403, "ip_not_allowed", "source address not allowed"));
     if (!p.takeToken()) return reject(errorOutcome(429, "rate_limited", "rate limit exceeded"));
     if (shared_.in_flight.load() > rt.config.server.max_inflight)
       return reject(errorOutcome(503, "overloaded", "too many requests in flight"));
 
     // Body: the limit is decided from Content-Length before reading, and enforced while reading
     // a chunked body.
-    const int64_t limit = cfg.max_body_bytes > 0 ? cfg.max_body_bytes : rt.config.server.max_body_bytes;
+    const int64_t limit =
+        cfg.max_body_bytes > 0 ? cfg.max_body_bytes : rt.config.server.max_body_bytes;
     std::string body;
     if (req.hasContentLength()) {
       auto declared = req.getContentLength64();
       if (declared > limit)
-        return reject(errorOutcome(413, "body_too_large", "body exceeds " + std::to_string(limit) + " bytes"));
+        return reject(errorOutcome(413, "body_too_large",
+                                   "body exceeds " + std::to_string(limit) + " bytes"));
       body.resize(static_cast<size_t>(declared));
       req.stream().read(body.data(), declared);
       if (req.stream().gcount() != declared)
-        return reject(errorOutcome(400, "incomplete_body", "the body ended before Content-Length bytes"));
+        return reject(
+            errorOutcome(400, "incomplete_body", "the body ended before Content-Length bytes"));
     } else if (req.getChunkedTransferEncoding()) {
       char buf[16384];
       auto& in = req.stream();
@@ -112,7 +119,8 @@ class Handler : public Poco::Net::HTTPRequestHandler {
         auto n = in.gcount();
         if (n <= 0) break;
         if (static_cast<int64_t>(body.size()) + n > limit)
-          return reject(errorOutcome(413, "body_too_large", "body exceeds " + std::to_string(limit) + " bytes"));
+          return reject(errorOutcome(413, "body_too_large",
+                                     "body exceeds " + std::to_string(limit) + " bytes"));
         body.append(buf, static_cast<size_t>(n));
       }
     }
@@ -136,7 +144,8 @@ class Handler : public Poco::Net::HTTPRequestHandler {
     if (verdict.verdict == INLET_RESPOND) {
       p.count("responded");
       Outcome o;
-      o.content_type = verdict.response_content_type[0] ? verdict.response_content_type : "text/plain";
+      o.content_type =
+          verdict.response_content_type[0] ? verdict.response_content_type : "text/plain";
       o.body = verdict.response_body;
       return send(resp, o);
     }
@@ -145,11 +154,13 @@ class Handler : public Poco::Net::HTTPRequestHandler {
     if (!prepared.ok) return reject(prepared.error, false);
 
     size_t count = prepared.events.size();
-    auto result = shared_.journal.append(cfg.name, prepared.claim_key, cfg.dedup.window_ms, std::move(prepared.events));
+    auto result = shared_.journal.append(cfg.name, prepared.claim_key, cfg.dedup.window_ms,
+                                         std::move(prepared.events));
     Outcome o;
     switch (result.status) {
       case journal::AppendResult::Status::Failed:
-        return reject(errorOutcome(503, "storage_unavailable", "the event could not be made durable"), false);
+        return reject(
+            errorOutcome(503, "storage_unavailable", "the event could not be made durable"), false);
       case journal::AppendResult::Status::Duplicate:
         p.count("duplicate");
         o.body = "{\"status\":\"duplicate\",\"id\":" + util::jsonString(result.event_id) + "}";
@@ -159,8 +170,10 @@ class Handler : public Poco::Net::HTTPRequestHandler {
     }
     p.count("accepted");
     std::string extra = count > 1 ? ",\"count\":" + std::to_string(count) : "";
-    if (cfg.ack == config::PipelineConfig::Ack::Delivered && shared_.delivery && !cfg.sinks.empty()) {
-      bool delivered = shared_.delivery->waitDelivered(cfg.sinks, result.last_seq, cfg.ack_timeout_ms);
+    if (cfg.ack == config::PipelineConfig::Ack::Delivered && shared_.delivery &&
+        !cfg.sinks.empty()) {
+      bool delivered =
+          shared_.delivery->waitDelivered(cfg.sinks, result.last_seq, cfg.ack_timeout_ms);
       if (!delivered) {
         // Durable in the journal and still delivered later: 202, never an error the provider
         // would retry into a duplicate.
@@ -183,9 +196,10 @@ class Handler : public Poco::Net::HTTPRequestHandler {
       std::string m = "# TYPE inlet_requests_total counter\n";
       for (const auto& p : shared_.runtime.pipelines)
         for (const auto& [code, n] : p->counters())
-          m += "inlet_requests_total{pipeline=\"" + p->config().name + "\",outcome=\"" + code + "\"} " +
-               std::to_string(n) + "\n";
-      m += "# TYPE inlet_journal_pending gauge\ninlet_journal_pending " + std::to_string(shared_.journal.pending()) + "\n";
+          m += "inlet_requests_total{pipeline=\"" + p->config().name + "\",outcome=\"" + code +
+               "\"} " + std::to_string(n) + "\n";
+      m += "# TYPE inlet_journal_pending gauge\ninlet_journal_pending " +
+           std::to_string(shared_.journal.pending()) + "\n";
       o.body = m;
     } else {
       return send(resp, errorOutcome(404, "unknown_pipeline", "no pipeline at this path"), true);
@@ -249,7 +263,8 @@ void Server::start() {
 void Server::stop() {
   if (!http_) return;
   http_->stop();  // closes the listening socket; running requests continue
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(shared_.runtime.config.server.shutdown_grace_ms);
+  auto deadline = std::chrono::steady_clock::now() +
+                  std::chrono::milliseconds(shared_.runtime.config.server.shutdown_grace_ms);
   while (shared_.in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   http_->stopAll(true);  // idle keep-alive connections

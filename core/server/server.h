@@ -22,7 +22,8 @@ struct Shared {
   delivery::Delivery* delivery;  // may be null (no sinks)
   std::atomic<int> in_flight{0};
   std::atomic<uint64_t> requests{0};
-  Shared(pipeline::Runtime& r, journal::Journal& j, delivery::Delivery* d) : runtime(r), journal(j), delivery(d) {}
+  Shared(pipeline::Runtime& r, journal::Journal& j, delivery::Delivery* d)
+      : runtime(r), journal(j), delivery(d) {}
 };
 
 class Server {

@@ -12,6 +12,6 @@ const char kSchema[] = R"json({
   }})json";
 }  // namespace
 
-INLET_SINK_PLUGIN(inlet::sinks::SqliteSink, "sqlite", "1.0.0",
-                  "Embedded SQLite store: one table per pipeline, JSON queryable with json_extract()",
-                  kSchema)
+INLET_SINK_PLUGIN(
+    inlet::sinks::SqliteSink, "sqlite", "1.0.0",
+    "Embedded SQLite store: one table per pipeline, JSON queryable with json_extract()", kSchema)

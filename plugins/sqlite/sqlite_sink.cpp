@@ -20,18 +20,21 @@ namespace {
 const char* sqlType(inlet_column_type t) {
   switch (t) {
     case INLET_COL_INTEGER:
-    case INLET_COL_BOOLEAN: return "INTEGER";
-    case INLET_COL_REAL: return "REAL";
-    default: return "TEXT";
+    case INLET_COL_BOOLEAN:
+      return "INTEGER";
+    case INLET_COL_REAL:
+      return "REAL";
+    default:
+      return "TEXT";
   }
 }
 
 // Transient conditions the host should retry; anything else will fail the same way again.
 bool transient(int rc) {
   int primary = rc & 0xFF;
-  return primary == SQLITE_BUSY || primary == SQLITE_LOCKED || primary == SQLITE_IOERR || primary == SQLITE_FULL ||
-         primary == SQLITE_CANTOPEN || primary == SQLITE_NOMEM || primary == SQLITE_READONLY ||
-         primary == SQLITE_PROTOCOL;
+  return primary == SQLITE_BUSY || primary == SQLITE_LOCKED || primary == SQLITE_IOERR ||
+         primary == SQLITE_FULL || primary == SQLITE_CANTOPEN || primary == SQLITE_NOMEM ||
+         primary == SQLITE_READONLY || primary == SQLITE_PROTOCOL;
 }
 
 }  // namespace
@@ -43,8 +46,8 @@ SqliteSink::~SqliteSink() {
   sqlite3_close_v2(db_);
 }
 
-std::unique_ptr<SqliteSink> SqliteSink::create(const sdk::Config& config, const std::vector<sdk::Secret>&,
-                                               const sdk::Host&) {
+std::unique_ptr<SqliteSink> SqliteSink::create(const sdk::Config& config,
+                                               const std::vector<sdk::Secret>&, const sdk::Host&) {
   Options o;
   o.path = config.getString("path");
   if (o.path.empty()) throw std::invalid_argument("path is required");
@@ -57,7 +60,8 @@ void SqliteSink::open() {
   if (db_) return;
   auto parent = std::filesystem::path(options_.path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent);
-  if (sqlite3_open_v2(options_.path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+  if (sqlite3_open_v2(options_.path.c_str(), &db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                       nullptr) != SQLITE_OK) {
     std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
@@ -82,10 +86,11 @@ void SqliteSink::exec(const std::string& sql) {
 void SqliteSink::prepare(const sdk::TableSpec& spec) {
   open();
   const std::string t = quoteIdent(spec.table);
-  std::string sql = "CREATE TABLE IF NOT EXISTS " + t +
-                    " (id TEXT PRIMARY KEY, received_at TEXT NOT NULL, pipeline TEXT NOT NULL, provider TEXT, "
-                    "event_type TEXT, delivery_id TEXT, dedup_key TEXT, headers TEXT, body BLOB, data TEXT, "
-                    "authenticated INTEGER NOT NULL DEFAULT 1";
+  std::string sql =
+      "CREATE TABLE IF NOT EXISTS " + t +
+      " (id TEXT PRIMARY KEY, received_at TEXT NOT NULL, pipeline TEXT NOT NULL, provider TEXT, "
+      "event_type TEXT, delivery_id TEXT, dedup_key TEXT, headers TEXT, body BLOB, data TEXT, "
+      "authenticated INTEGER NOT NULL DEFAULT 1";
   for (const auto& c : spec.columns) sql += ", " + quoteIdent(c.name) + " " + sqlType(c.type);
   sql += ")";
   exec(sql);
@@ -93,14 +98,17 @@ void SqliteSink::prepare(const sdk::TableSpec& spec) {
   std::set<std::string> have;
   sqlite3_stmt* info = nullptr;
   sqlite3_prepare_v2(db_, ("PRAGMA table_info(" + t + ")").c_str(), -1, &info, nullptr);
-  while (info && sqlite3_step(info) == SQLITE_ROW) have.insert(reinterpret_cast<const char*>(sqlite3_column_text(info, 1)));
+  while (info && sqlite3_step(info) == SQLITE_ROW)
+    have.insert(reinterpret_cast<const char*>(sqlite3_column_text(info, 1)));
   sqlite3_finalize(info);
   for (const auto& c : spec.columns)
-    if (!have.count(c.name)) exec("ALTER TABLE " + t + " ADD COLUMN " + quoteIdent(c.name) + " " + sqlType(c.type));
+    if (!have.count(c.name))
+      exec("ALTER TABLE " + t + " ADD COLUMN " + quoteIdent(c.name) + " " + sqlType(c.type));
   // The dedup key is unique, so a replay or a re-sent batch never stores an event twice.
   exec("CREATE UNIQUE INDEX IF NOT EXISTS " + quoteIdent(spec.table + "_dedup_key") + " ON " + t +
        "(dedup_key) WHERE dedup_key IS NOT NULL");
-  exec("CREATE INDEX IF NOT EXISTS " + quoteIdent(spec.table + "_received_at") + " ON " + t + "(received_at)");
+  exec("CREATE INDEX IF NOT EXISTS " + quoteIdent(spec.table + "_received_at") + " ON " + t +
+       "(received_at)");
   if (auto it = inserts_.find(spec.table); it != inserts_.end()) {
     sqlite3_finalize(it->second);
     inserts_.erase(it);
@@ -112,18 +120,24 @@ sqlite3_stmt* SqliteSink::insertFor(const std::string& table) {
   if (auto it = inserts_.find(table); it != inserts_.end()) return it->second;
   auto spec = tables_.find(table);
   if (spec == tables_.end()) throw std::runtime_error("table " + table + " was not prepared");
-  std::string cols = "id, received_at, pipeline, provider, event_type, delivery_id, dedup_key, headers, body, data, authenticated";
+  std::string cols =
+      "id, received_at, pipeline, provider, event_type, delivery_id, dedup_key, headers, body, "
+      "data, authenticated";
   std::string vals =
-      "?1, strftime('%Y-%m-%dT%H:%M:%fZ', ?2 / 1000.0, 'unixepoch'), ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11";
+      "?1, strftime('%Y-%m-%dT%H:%M:%fZ', ?2 / 1000.0, 'unixepoch'), ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+      "?10, ?11";
   for (const auto& c : spec->second.columns) {
     cols += ", " + quoteIdent(c.name);
     std::string path = "'$.\"" + c.name + "\"'";
     // -> keeps JSON values as JSON text; ->> gives SQL scalars for the typed columns.
-    vals += c.type == INLET_COL_JSON ? ", nullif(?12 -> " + path + ", 'null')" : ", ?12 ->> " + path;
+    vals +=
+        c.type == INLET_COL_JSON ? ", nullif(?12 -> " + path + ", 'null')" : ", ?12 ->> " + path;
   }
-  std::string sql = "INSERT OR IGNORE INTO " + quoteIdent(table) + " (" + cols + ") VALUES (" + vals + ")";
+  std::string sql =
+      "INSERT OR IGNORE INTO " + quoteIdent(table) + " (" + cols + ") VALUES (" + vals + ")";
   sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v3(db_, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &st, nullptr) != SQLITE_OK)
+  if (sqlite3_prepare_v3(db_, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &st, nullptr) !=
+      SQLITE_OK)
     throw std::runtime_error(std::string("cannot prepare insert: ") + sqlite3_errmsg(db_));
   inserts_[table] = st;
   return st;
@@ -135,8 +149,10 @@ sdk::WriteResult SqliteSink::write(const std::vector<sdk::Event>& events, std::s
     return sdk::WriteResult::Retry;
   }
   auto text = [](sqlite3_stmt* st, int i, std::string_view v, bool null_if_empty = true) {
-    if (v.empty() && null_if_empty) sqlite3_bind_null(st, i);
-    else sqlite3_bind_text64(st, i, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8);
+    if (v.empty() && null_if_empty)
+      sqlite3_bind_null(st, i);
+    else
+      sqlite3_bind_text64(st, i, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8);
   };
   int rc = sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
   if (rc != SQLITE_OK) {

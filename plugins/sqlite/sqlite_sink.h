@@ -21,8 +21,8 @@ class SqliteSink : public sdk::Sink {
   };
   explicit SqliteSink(Options options);
   ~SqliteSink() override;
-  static std::unique_ptr<SqliteSink> create(const sdk::Config& config, const std::vector<sdk::Secret>&,
-                                            const sdk::Host& host);
+  static std::unique_ptr<SqliteSink> create(const sdk::Config& config,
+                                            const std::vector<sdk::Secret>&, const sdk::Host& host);
 
   void prepare(const sdk::TableSpec& table) override;
   sdk::WriteResult write(const std::vector<sdk::Event>& events, std::string& error) override;
@@ -34,8 +34,8 @@ class SqliteSink : public sdk::Sink {
 
   Options options_;
   sqlite3* db_ = nullptr;
-  std::map<std::string, sdk::TableSpec> tables_;           // by table name
-  std::map<std::string, sqlite3_stmt*> inserts_;            // by table name
+  std::map<std::string, sdk::TableSpec> tables_;  // by table name
+  std::map<std::string, sqlite3_stmt*> inserts_;  // by table name
 };
 
 // Quotes an SQL identifier ("a""b").

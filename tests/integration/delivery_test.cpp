@@ -2,14 +2,13 @@
 // test starts and stops, kill -9 of Inlet mid-delivery, two instances sharing one database, a
 // downstream HTTP service that refuses events (dead letters, replay), and Kafka's wire protocol
 // (librdkafka's mock cluster).
-#include <gtest/gtest.h>
-
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServer.h>
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/ServerSocket.h>
+#include <gtest/gtest.h>
 #include <inlet/testing/kafka.h>
 #include <inlet/testing/postgres.h>
 #include <inlet/testing/server.h>
@@ -24,24 +23,31 @@ namespace {
 
 const std::string kSecret = "delivery-secret";
 
-std::string pgConfig(const TempDir& dir, const PostgresServer& pg, const std::string& pipeline_extra = "") {
+std::string pgConfig(const TempDir& dir, const PostgresServer& pg,
+                     const std::string& pipeline_extra = "") {
   return baseConfig(dir) + "  pg:\n    type: postgres\n    conninfo: \"" + pg.conninfo() +
-         "\"\n    batch_size: 20\n    retry: { max_attempts: 100000, initial_backoff: 50ms, max_backoff: 300ms }\n"
-         "secrets:\n  gh: { value: " + kSecret + " }\n"
-         "pipelines:\n  github:\n    path: /webhook/github\n    auth: { provider: github, secrets: [gh] }\n"
+         "\"\n    batch_size: 20\n    retry: { max_attempts: 100000, initial_backoff: 50ms, "
+         "max_backoff: 300ms }\n"
+         "secrets:\n  gh: { value: " +
+         kSecret +
+         " }\n"
+         "pipelines:\n  github:\n    path: /webhook/github\n    auth: { provider: github, secrets: "
+         "[gh] }\n"
          "    dedup: { key: auto }\n    sinks: [pg]\n    table: github_events\n"
-         "    columns: [ { name: n, type: integer, pointer: /n } ]\n" + pipeline_extra;
+         "    columns: [ { name: n, type: integer, pointer: /n } ]\n" +
+         pipeline_extra;
 }
 
 HttpResponse send(uint16_t port, int n, const std::string& delivery) {
   std::string body = "{\"n\":" + std::to_string(n) + "}";
   return post(port, "/webhook/github", body,
-              {{"X-Hub-Signature-256", githubSignature(kSecret, body)}, {"X-GitHub-Delivery", delivery},
+              {{"X-Hub-Signature-256", githubSignature(kSecret, body)},
+               {"X-GitHub-Delivery", delivery},
                {"X-GitHub-Event", "push"}});
 }
 
-std::string waitForScalar(const PostgresServer& pg, const std::string& sql, const std::string& expected,
-                          int timeout_ms = 30000) {
+std::string waitForScalar(const PostgresServer& pg, const std::string& sql,
+                          const std::string& expected, int timeout_ms = 30000) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   std::string last;
   for (;;) {
@@ -55,7 +61,9 @@ std::string waitForScalar(const PostgresServer& pg, const std::string& sql, cons
   }
 }
 
-const char* kRowsAndDistinct = "SELECT count(*) || '/' || count(DISTINCT delivery_id) || '/' || count(DISTINCT id) FROM github_events";
+const char* kRowsAndDistinct =
+    "SELECT count(*) || '/' || count(DISTINCT delivery_id) || '/' || count(DISTINCT id) FROM "
+    "github_events";
 
 TEST(Postgres, OutageKeepsAcceptingAndEveryEventArrivesExactlyOnce) {
   PostgresServer pg;
@@ -63,7 +71,8 @@ TEST(Postgres, OutageKeepsAcceptingAndEveryEventArrivesExactlyOnce) {
   InletServer inlet(dir, pgConfig(dir, pg));
   std::string error;
   ASSERT_TRUE(inlet.start(&error)) << error;
-  for (int i = 0; i < 20; ++i) ASSERT_EQ(send(inlet.port(), i, "a-" + std::to_string(i)).status, 200);
+  for (int i = 0; i < 20; ++i)
+    ASSERT_EQ(send(inlet.port(), i, "a-" + std::to_string(i)).status, 200);
   EXPECT_EQ(waitForScalar(pg, kRowsAndDistinct, "20/20/20"), "20/20/20");
 
   pg.stop();
@@ -113,10 +122,12 @@ TEST(Postgres, Kill9MidDeliveryLosesAndDuplicatesNothing) {
   // Every acknowledged event arrives; re-sent batches (the cursor lagged the crash) are absorbed.
   std::string all = sqlite(dir.str("journal.db"), "SELECT count(*) FROM events");
   all.pop_back();
-  EXPECT_EQ(waitForScalar(pg, kRowsAndDistinct, all + "/" + all + "/" + all), all + "/" + all + "/" + all);
+  EXPECT_EQ(waitForScalar(pg, kRowsAndDistinct, all + "/" + all + "/" + all),
+            all + "/" + all + "/" + all);
   EXPECT_GE(std::stoul(all), acked.size());
   for (const auto& d : acked)
-    ASSERT_EQ(pg.scalar("SELECT count(*) FROM github_events WHERE delivery_id = '" + d + "'"), "1") << d;
+    ASSERT_EQ(pg.scalar("SELECT count(*) FROM github_events WHERE delivery_id = '" + d + "'"), "1")
+        << d;
 }
 
 TEST(Postgres, TwoInstancesSharingOneDatabaseStoreADeliveryOnce) {
@@ -162,7 +173,8 @@ class Downstream {
   Downstream() {
     Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0));
     port_ = socket.address().port();
-    server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(*this), socket, new Poco::Net::HTTPServerParams);
+    server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(*this), socket,
+                                                      new Poco::Net::HTTPServerParams);
     server_->start();
   }
   ~Downstream() { server_->stopAll(true); }
@@ -176,7 +188,8 @@ class Downstream {
  private:
   struct Handler : Poco::Net::HTTPRequestHandler {
     explicit Handler(Downstream& d) : d_(d) {}
-    void handleRequest(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& resp) override {
+    void handleRequest(Poco::Net::HTTPServerRequest& req,
+                       Poco::Net::HTTPServerResponse& resp) override {
       std::string body;
       Poco::StreamCopier::copyToString(req.stream(), body);
       int status = d_.status.load();
@@ -191,7 +204,8 @@ class Downstream {
   };
   struct Factory : Poco::Net::HTTPRequestHandlerFactory {
     explicit Factory(Downstream& d) : d_(d) {}
-    Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
+    Poco::Net::HTTPRequestHandler* createRequestHandler(
+        const Poco::Net::HTTPServerRequest&) override {
       return new Handler(d_);
     }
     Downstream& d_;
@@ -206,16 +220,24 @@ TEST(Http, RefusedEventsGoToDeadLettersAndReplayRedrivesThem) {
   Downstream down;
   down.status = 400;
   TempDir dir;
-  std::string cfg = baseConfig(dir) + "  out:\n    type: http\n    url: http://127.0.0.1:" + std::to_string(down.port()) +
-                    "/in\n    retry: { max_attempts: 3, initial_backoff: 20ms, max_backoff: 50ms }\n"
-                    "secrets:\n  gh: { value: " + kSecret + " }\n"
-                    "pipelines:\n  github:\n    path: /webhook/github\n    auth: { provider: github, secrets: [gh] }\n"
-                    "    dedup: { key: auto }\n    sinks: [out]\n";
+  std::string cfg =
+      baseConfig(dir) +
+      "  out:\n    type: http\n    url: http://127.0.0.1:" + std::to_string(down.port()) +
+      "/in\n    retry: { max_attempts: 3, initial_backoff: 20ms, max_backoff: 50ms }\n"
+      "secrets:\n  gh: { value: " +
+      kSecret +
+      " }\n"
+      "pipelines:\n  github:\n    path: /webhook/github\n    auth: { provider: github, secrets: "
+      "[gh] }\n"
+      "    dedup: { key: auto }\n    sinks: [out]\n";
   InletServer inlet(dir, cfg);
   std::string error;
   ASSERT_TRUE(inlet.start(&error)) << error;
-  for (int i = 0; i < 3; ++i) ASSERT_EQ(send(inlet.port(), i, "dl-" + std::to_string(i)).status, 200);
-  EXPECT_EQ(waitForQuery(dir.str("journal.db"), "SELECT count(*) FROM dead_letters WHERE sink = 'out'", "3\n"), "3\n");
+  for (int i = 0; i < 3; ++i)
+    ASSERT_EQ(send(inlet.port(), i, "dl-" + std::to_string(i)).status, 200);
+  EXPECT_EQ(waitForQuery(dir.str("journal.db"),
+                         "SELECT count(*) FROM dead_letters WHERE sink = 'out'", "3\n"),
+            "3\n");
   EXPECT_TRUE(down.received().empty());
 
   down.status = 200;
@@ -226,7 +248,8 @@ TEST(Http, RefusedEventsGoToDeadLettersAndReplayRedrivesThem) {
   EXPECT_EQ(sqlite(dir.str("journal.db"), "SELECT count(*) FROM dead_letters"), "0\n");
   // New events flow normally again.
   ASSERT_EQ(send(inlet.port(), 9, "dl-9").status, 200);
-  for (int i = 0; i < 200 && down.received().size() < 4; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  for (int i = 0; i < 200 && down.received().size() < 4; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
   EXPECT_EQ(down.received().size(), 4u);
 }
 
@@ -234,10 +257,14 @@ TEST(Http, TransientFailuresAreRetriedUntilTheServiceRecovers) {
   Downstream down;
   down.status = 503;
   TempDir dir;
-  std::string cfg = baseConfig(dir) + "  out:\n    type: http\n    url: http://127.0.0.1:" + std::to_string(down.port()) +
-                    "/in\n    retry: { max_attempts: 1000, initial_backoff: 20ms, max_backoff: 100ms }\n"
-                    "secrets:\n  gh: { value: " + kSecret + " }\n"
-                    "pipelines:\n  github:\n    auth: { provider: github, secrets: [gh] }\n    sinks: [out]\n";
+  std::string cfg =
+      baseConfig(dir) +
+      "  out:\n    type: http\n    url: http://127.0.0.1:" + std::to_string(down.port()) +
+      "/in\n    retry: { max_attempts: 1000, initial_backoff: 20ms, max_backoff: 100ms }\n"
+      "secrets:\n  gh: { value: " +
+      kSecret +
+      " }\n"
+      "pipelines:\n  github:\n    auth: { provider: github, secrets: [gh] }\n    sinks: [out]\n";
   InletServer inlet(dir, cfg);
   std::string error;
   ASSERT_TRUE(inlet.start(&error)) << error;
@@ -245,7 +272,8 @@ TEST(Http, TransientFailuresAreRetriedUntilTheServiceRecovers) {
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_TRUE(down.received().empty());
   down.status = 200;
-  for (int i = 0; i < 200 && down.received().empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  for (int i = 0; i < 200 && down.received().empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
   ASSERT_EQ(down.received().size(), 1u);
   EXPECT_EQ(down.received()[0], "{\"n\":1}");
   EXPECT_EQ(sqlite(dir.str("journal.db"), "SELECT count(*) FROM dead_letters"), "0\n");
@@ -255,10 +283,14 @@ TEST(Kafka, EventsReachTheTopicKeyedByTheDedupKey) {
   MockCluster mock;
   mock.createTopic("inlet.github");
   TempDir dir;
-  std::string cfg = baseConfig(dir) + "  bus:\n    type: kafka\n    brokers: \"" + mock.bootstraps() +
+  std::string cfg = baseConfig(dir) + "  bus:\n    type: kafka\n    brokers: \"" +
+                    mock.bootstraps() +
                     "\"\n    topic: \"inlet.{pipeline}\"\n"
-                    "secrets:\n  gh: { value: " + kSecret + " }\n"
-                    "pipelines:\n  github:\n    auth: { provider: github, secrets: [gh] }\n    dedup: { key: auto }\n"
+                    "secrets:\n  gh: { value: " +
+                    kSecret +
+                    " }\n"
+                    "pipelines:\n  github:\n    auth: { provider: github, secrets: [gh] }\n    "
+                    "dedup: { key: auto }\n"
                     "    sinks: [bus, local]\n";
   InletServer inlet(dir, cfg);
   std::string error;

@@ -1,9 +1,8 @@
 // The plugin boundary: deliberately broken plugins are refused with a reason naming the file
 // and the problem; misbehaving plugins never take the host down; every built plugin passes a
 // conformance check.
-#include <gtest/gtest.h>
-
 #include <Poco/JSON/Parser.h>
+#include <gtest/gtest.h>
 #include <inlet/testing/server.h>
 
 #include "plugin/instances.h"
@@ -51,21 +50,26 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(PluginsCommand, ListsPluginsAndRefusals) {
   TempDir dir;
-  std::string cfg = "server: { listen: 127.0.0.1:0 }\nplugins:\n  path: [" + std::string(INLET_PLUGIN_DIR) + ", " +
-                    kBroken + "]\nsecrets: { s: { value: x } }\npipelines:\n  p: { auth: { provider: github, secrets: [s] } }\n";
+  std::string cfg = "server: { listen: 127.0.0.1:0 }\nplugins:\n  path: [" +
+                    std::string(INLET_PLUGIN_DIR) + ", " + kBroken +
+                    "]\nsecrets: { s: { value: x } }\npipelines:\n  p: { auth: { provider: github, "
+                    "secrets: [s] } }\n";
   writeFile(dir.path() / "c.yaml", cfg);
   auto r = runInlet({"plugins", "-c", dir.str("c.yaml")});
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("auth  github"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("sink  sqlite"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("REFUSED " + kBroken + "bad_major.so: built for plugin ABI major 2"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("REFUSED " + kBroken + "bad_major.so: built for plugin ABI major 2"),
+            std::string::npos)
+      << r.out;
 }
 
 class Misbehaving : public ::testing::Test {
  protected:
   std::string config(bool fail_create = false) {
-    return "server: { listen: 127.0.0.1:0 }\njournal: { path: " + dir_.str("journal.db") + " }\nplugins:\n  path: [" +
-           std::string(INLET_PLUGIN_DIR) + ", " + kMisbehaving + "]\npipelines:\n  m:\n    path: /m\n    auth: { provider: misbehaving" +
+    return "server: { listen: 127.0.0.1:0 }\njournal: { path: " + dir_.str("journal.db") +
+           " }\nplugins:\n  path: [" + std::string(INLET_PLUGIN_DIR) + ", " + kMisbehaving +
+           "]\npipelines:\n  m:\n    path: /m\n    auth: { provider: misbehaving" +
            (fail_create ? ", fail_create: true" : "") + " }\n    decode: raw\n";
   }
   TempDir dir_;
@@ -80,7 +84,8 @@ TEST_F(Misbehaving, NeverTakesTheHostDown) {
   EXPECT_NE(thrown.body.find("\"code\":\"malformed_request\""), std::string::npos) << thrown.body;
   auto overflow = post(server.port(), "/m", "x", {{"x-misbehave", "overflow"}});
   EXPECT_EQ(overflow.status, 401);
-  EXPECT_NE(overflow.body.find("\"code\":\"" + std::string(63, 'A') + "\""), std::string::npos) << overflow.body;
+  EXPECT_NE(overflow.body.find("\"code\":\"" + std::string(63, 'A') + "\""), std::string::npos)
+      << overflow.body;
   auto failed = post(server.port(), "/m", "x", {{"x-misbehave", "error"}});
   EXPECT_EQ(failed.status, 500);
   EXPECT_NE(failed.body.find("\"code\":\"provider_error\""), std::string::npos);
@@ -129,8 +134,8 @@ TEST(Conformance, EveryBuiltPlugin) {
     if (p.kind == INLET_KIND_AUTH) {
       std::unique_ptr<inlet::plugin::AuthInstance> auth;
       try {
-        auth = std::make_unique<inlet::plugin::AuthInstance>(p, "{}", std::vector<std::pair<std::string, std::string>>{
-                                                                          {"s", "conformance-secret"}});
+        auth = std::make_unique<inlet::plugin::AuthInstance>(
+            p, "{}", std::vector<std::pair<std::string, std::string>>{{"s", "conformance-secret"}});
       } catch (const std::exception& e) {
         EXPECT_GT(std::strlen(e.what()), p.name.size() + 2) << "create() failed without saying why";
         ++checked;
@@ -140,8 +145,11 @@ TEST(Conformance, EveryBuiltPlugin) {
           {},
           {{"authorization", ""}, {"x-signature", ""}},
           {{"x-hub-signature-256", std::string(100000, 'a')}},
-          {{"stripe-signature", "t=,v1="}, {"webhook-signature", "v1,"}, {"webhook-timestamp", "-1"}},
-          {{"x-slack-request-timestamp", "99999999999999999999999"}, {"x-slack-signature", "v0=\xff\xfe"}},
+          {{"stripe-signature", "t=,v1="},
+           {"webhook-signature", "v1,"},
+           {"webhook-timestamp", "-1"}},
+          {{"x-slack-request-timestamp", "99999999999999999999999"},
+           {"x-slack-signature", "v0=\xff\xfe"}},
       };
       for (const auto& headers : header_sets) {
         for (std::string body : {std::string(), std::string("{}"), std::string("\0\xff[", 3)}) {
@@ -155,7 +163,8 @@ TEST(Conformance, EveryBuiltPlugin) {
           auto r = auth->verify(in);
           if (r.verdict == INLET_REJECT) {
             EXPECT_GE(r.http_status, 400);
-            EXPECT_LT(r.http_status, 500) << "hostile input must be a 4xx, not a provider error (" << r.code << ")";
+            EXPECT_LT(r.http_status, 500)
+                << "hostile input must be a 4xx, not a provider error (" << r.code << ")";
             EXPECT_GT(std::strlen(r.code), 0u);
           }
         }

@@ -1,6 +1,5 @@
 // The real `inlet serve` on a real socket with the real plugins and real SQLite files.
 #include <gtest/gtest.h>
-
 #include <inlet/testing/server.h>
 
 #include <future>
@@ -13,21 +12,26 @@ namespace {
 
 const std::string kSecret = "It's a Secret to Everybody";
 
-std::string githubConfig(const TempDir& dir, const std::string& server_extra = "", const std::string& pipeline_extra = "") {
+std::string githubConfig(const TempDir& dir, const std::string& server_extra = "",
+                         const std::string& pipeline_extra = "") {
   return baseConfig(dir, server_extra) +
          "secrets:\n"
          "  current: { value: \"new-secret\" }\n"
-         "  previous: { value: \"" + kSecret + "\" }\n"
+         "  previous: { value: \"" +
+         kSecret +
+         "\" }\n"
          "pipelines:\n"
          "  github:\n"
          "    path: /webhook/github\n"
          "    auth: { provider: github, secrets: [current, previous] }\n"
          "    dedup: { key: auto, window: 72h }\n"
          "    sinks: [local]\n"
-         "    table: github_events\n" + pipeline_extra;
+         "    table: github_events\n" +
+         pipeline_extra;
 }
 
-std::vector<std::pair<std::string, std::string>> signedHeaders(const std::string& secret, const std::string& body,
+std::vector<std::pair<std::string, std::string>> signedHeaders(const std::string& secret,
+                                                               const std::string& body,
                                                                const std::string& delivery) {
   return {{"X-Hub-Signature-256", githubSignature(secret, body)},
           {"X-GitHub-Event", "issues"},
@@ -42,7 +46,9 @@ class ServerTest : public ::testing::Test {
     std::string error;
     ASSERT_TRUE(server_->start(&error)) << error;
   }
-  std::string journalCount() { return sqlite(dir_.str("journal.db"), "SELECT count(*) FROM events"); }
+  std::string journalCount() {
+    return sqlite(dir_.str("journal.db"), "SELECT count(*) FROM events");
+  }
   std::string rows(const std::string& expected) {
     return waitForQuery(dir_.str("inlet.db"), "SELECT count(*) FROM github_events", expected);
   }
@@ -61,11 +67,13 @@ TEST_F(ServerTest, SignedWebhookLandsInTheTable) {
   ASSERT_NE(id_pos, std::string::npos);
   std::string id = r.body.substr(id_pos + 6, 36);
   // A 2xx means the event is in the journal already.
-  EXPECT_EQ(sqlite(dir_.str("journal.db"), "SELECT id, pipeline, provider, event_type, delivery_id FROM events"),
+  EXPECT_EQ(sqlite(dir_.str("journal.db"),
+                   "SELECT id, pipeline, provider, event_type, delivery_id FROM events"),
             id + "|github|github|issues|d-1\n");
   EXPECT_EQ(waitForQuery(dir_.str("inlet.db"),
                          "SELECT id, json_extract(data,'$.issue.number'), event_type, delivery_id, "
-                         "json_extract(headers,'$.\"x-github-event\"'), body = CAST(data AS BLOB) FROM github_events",
+                         "json_extract(headers,'$.\"x-github-event\"'), body = CAST(data AS BLOB) "
+                         "FROM github_events",
                          id + "|7|issues|d-1|issues|1\n"),
             id + "|7|issues|d-1|issues|1\n");
 }
@@ -76,25 +84,29 @@ TEST_F(ServerTest, RawBodyIsStoredByteExact) {
   auto r = post(server_->port(), "/webhook/github", body, signedHeaders(kSecret, body, "raw-1"));
   ASSERT_EQ(r.status, 200) << r.body;
   std::string hex = [&] {
-              std::string h;
-              for (unsigned char c : body) {
-                static const char* d = "0123456789ABCDEF";
-                h += d[c >> 4];
-                h += d[c & 15];
-              }
-              return h + "\n";
-            }();
+    std::string h;
+    for (unsigned char c : body) {
+      static const char* d = "0123456789ABCDEF";
+      h += d[c >> 4];
+      h += d[c & 15];
+    }
+    return h + "\n";
+  }();
   // The journal keeps JSON bodies once (as data) when the bytes are identical.
-  EXPECT_EQ(sqlite(dir_.str("journal.db"), "SELECT hex(coalesce(body, CAST(data AS BLOB))) FROM events"), hex);
+  EXPECT_EQ(
+      sqlite(dir_.str("journal.db"), "SELECT hex(coalesce(body, CAST(data AS BLOB))) FROM events"),
+      hex);
   EXPECT_EQ(waitForQuery(dir_.str("inlet.db"), "SELECT hex(body) FROM github_events", hex), hex);
 }
 
 TEST_F(ServerTest, TamperedBodyOrWrongSecretIs401AndStoresNothing) {
   startWith(githubConfig(dir_));
   std::string body = R"({"action":"opened"})";
-  auto tampered = post(server_->port(), "/webhook/github", body + " ", signedHeaders(kSecret, body, "t-1"));
+  auto tampered =
+      post(server_->port(), "/webhook/github", body + " ", signedHeaders(kSecret, body, "t-1"));
   EXPECT_EQ(tampered.status, 401);
-  EXPECT_NE(tampered.body.find("\"code\":\"signature_mismatch\""), std::string::npos) << tampered.body;
+  EXPECT_NE(tampered.body.find("\"code\":\"signature_mismatch\""), std::string::npos)
+      << tampered.body;
   auto wrong = post(server_->port(), "/webhook/github", body, signedHeaders("wrong", body, "t-2"));
   EXPECT_EQ(wrong.status, 401);
   EXPECT_EQ(wrong.body.find(kSecret), std::string::npos);
@@ -113,8 +125,12 @@ TEST_F(ServerTest, MissingSignatureIs400) {
 TEST_F(ServerTest, RotatedSecretVerifies) {
   startWith(githubConfig(dir_));
   std::string body = R"({"rotated":true})";
-  EXPECT_EQ(post(server_->port(), "/webhook/github", body, signedHeaders(kSecret, body, "r-1")).status, 200);
-  EXPECT_EQ(post(server_->port(), "/webhook/github", body, signedHeaders("new-secret", body, "r-2")).status, 200);
+  EXPECT_EQ(
+      post(server_->port(), "/webhook/github", body, signedHeaders(kSecret, body, "r-1")).status,
+      200);
+  EXPECT_EQ(post(server_->port(), "/webhook/github", body, signedHeaders("new-secret", body, "r-2"))
+                .status,
+            200);
   EXPECT_EQ(journalCount(), "2\n");
 }
 
@@ -131,8 +147,9 @@ TEST_F(ServerTest, HugeDeclaredContentLengthIs413WithoutReading) {
   startWith(githubConfig(dir_));
   auto start = std::chrono::steady_clock::now();
   // 10 GB declared, no body sent: the answer must come from the header alone.
-  std::string resp = raw(server_->port(),
-                         "POST /webhook/github HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000000\r\n\r\n", 5000);
+  std::string resp =
+      raw(server_->port(),
+          "POST /webhook/github HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000000\r\n\r\n", 5000);
   EXPECT_EQ(statusOf(resp), 413) << resp;
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4));
   EXPECT_NE(resp.find("413 Request Entity Too Large"), std::string::npos) << resp;
@@ -143,7 +160,8 @@ TEST_F(ServerTest, HugeDeclaredContentLengthIs413WithoutReading) {
 TEST_F(ServerTest, ChunkedBodyOverTheLimitIs413) {
   startWith(githubConfig(dir_, "  max_body_bytes: 4096\n"));
   std::string chunk(1000, 'a');
-  std::string req = "POST /webhook/github HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  std::string req =
+      "POST /webhook/github HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
   for (int i = 0; i < 8; ++i) req += "3e8\r\n" + chunk + "\r\n";
   req += "0\r\n\r\n";
   EXPECT_EQ(statusOf(raw(server_->port(), req)), 413);
@@ -153,8 +171,11 @@ TEST_F(ServerTest, ChunkedBodyOverTheLimitIs413) {
 TEST_F(ServerTest, ChunkedSignedBodyIsAccepted) {
   startWith(githubConfig(dir_));
   std::string body = R"({"chunked":true,"n":12345})";
-  std::string req = "POST /webhook/github HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n"
-                    "X-GitHub-Delivery: ch-1\r\nX-Hub-Signature-256: " + githubSignature(kSecret, body) + "\r\n\r\n";
+  std::string req =
+      "POST /webhook/github HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: "
+      "close\r\n"
+      "X-GitHub-Delivery: ch-1\r\nX-Hub-Signature-256: " +
+      githubSignature(kSecret, body) + "\r\n\r\n";
   req += "a\r\n" + body.substr(0, 10) + "\r\n";
   char hex[16];
   std::snprintf(hex, sizeof hex, "%zx", body.size() - 10);
@@ -187,13 +208,16 @@ TEST_F(ServerTest, UnknownPathIs404AndGetIs405) {
 TEST_F(ServerTest, SameDeliveryTwiceIsStoredOnce) {
   startWith(githubConfig(dir_));
   std::string body = R"({"action":"opened"})";
-  auto first = post(server_->port(), "/webhook/github", body, signedHeaders(kSecret, body, "dup-1"));
-  auto second = post(server_->port(), "/webhook/github", body, signedHeaders(kSecret, body, "dup-1"));
+  auto first =
+      post(server_->port(), "/webhook/github", body, signedHeaders(kSecret, body, "dup-1"));
+  auto second =
+      post(server_->port(), "/webhook/github", body, signedHeaders(kSecret, body, "dup-1"));
   ASSERT_EQ(first.status, 200);
   ASSERT_EQ(second.status, 200);
   EXPECT_NE(second.body.find("\"status\":\"duplicate\""), std::string::npos) << second.body;
   // The duplicate answer names the original event.
-  EXPECT_EQ(first.body.substr(first.body.find("\"id\"")), second.body.substr(second.body.find("\"id\"")));
+  EXPECT_EQ(first.body.substr(first.body.find("\"id\"")),
+            second.body.substr(second.body.find("\"id\"")));
   EXPECT_EQ(journalCount(), "1\n");
   EXPECT_EQ(rows("1\n"), "1\n");
 }
@@ -222,8 +246,9 @@ TEST_F(ServerTest, StalledSenderTimesOut) {
   startWith(githubConfig(dir_, "  read_timeout: 1s\n"));
   auto start = std::chrono::steady_clock::now();
   // Declares 100 bytes, sends 10, then stalls.
-  std::string resp = raw(server_->port(), "POST /webhook/github HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789",
-                         8000);
+  std::string resp = raw(
+      server_->port(),
+      "POST /webhook/github HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789", 8000);
   auto elapsed = std::chrono::steady_clock::now() - start;
   EXPECT_LT(elapsed, std::chrono::seconds(6)) << "the worker was held by a stalled sender";
   EXPECT_TRUE(resp.empty() || statusOf(resp) == 408 || statusOf(resp) == 400) << resp;
@@ -233,7 +258,8 @@ TEST_F(ServerTest, StalledSenderTimesOut) {
 }
 
 TEST_F(ServerTest, MoreKeepAliveConnectionsThanThreadsAreAllServed) {
-  startWith(githubConfig(dir_, "  threads: 4\n  max_keepalive_requests: 5\n  keepalive_timeout: 1s\n"));
+  startWith(
+      githubConfig(dir_, "  threads: 4\n  max_keepalive_requests: 5\n  keepalive_timeout: 1s\n"));
   const int connections = 16, per_connection = 6;
   std::vector<std::future<int>> futures;
   for (int c = 0; c < connections; ++c) {
@@ -245,7 +271,8 @@ TEST_F(ServerTest, MoreKeepAliveConnectionsThanThreadsAreAllServed) {
       for (int i = 0; i < per_connection; ++i) {
         std::string body = "{\"c\":" + std::to_string(c) + ",\"i\":" + std::to_string(i) + "}";
         Poco::Net::HTTPRequest req("POST", "/webhook/github", "HTTP/1.1");
-        for (const auto& [n, v] : signedHeaders(kSecret, body, "ka-" + std::to_string(c) + "-" + std::to_string(i)))
+        for (const auto& [n, v] :
+             signedHeaders(kSecret, body, "ka-" + std::to_string(c) + "-" + std::to_string(i)))
           req.set(n, v);
         req.setContentLength(static_cast<std::streamsize>(body.size()));
         req.setKeepAlive(true);
@@ -284,7 +311,9 @@ TEST_F(ServerTest, PortAlreadyInUseRefusesToStart) {
 TEST_F(ServerTest, SigtermFinishesInFlightAndExitsCleanly) {
   startWith(githubConfig(dir_));
   std::string body = R"({"graceful":true})";
-  EXPECT_EQ(post(server_->port(), "/webhook/github", body, signedHeaders(kSecret, body, "g-1")).status, 200);
+  EXPECT_EQ(
+      post(server_->port(), "/webhook/github", body, signedHeaders(kSecret, body, "g-1")).status,
+      200);
   EXPECT_EQ(server_->stop(), 0);
   EXPECT_NE(server_->log().find("stopped cleanly"), std::string::npos) << server_->log();
   EXPECT_EQ(journalCount(), "1\n");
@@ -302,8 +331,9 @@ TEST_F(ServerTest, Kill9DuringABurstLosesNoAcknowledgedEvent) {
       for (int i = 0; !stop && i < 100000; ++i) {
         std::string body = "{\"t\":" + std::to_string(t) + ",\"i\":" + std::to_string(i) + "}";
         try {
-          auto r = post(server_->port(), "/webhook/github", body,
-                        signedHeaders(kSecret, body, "k-" + std::to_string(t) + "-" + std::to_string(i)));
+          auto r = post(
+              server_->port(), "/webhook/github", body,
+              signedHeaders(kSecret, body, "k-" + std::to_string(t) + "-" + std::to_string(i)));
           if (r.status == 200) {
             auto p = r.body.find("\"id\":\"");
             std::lock_guard<std::mutex> lock(mutex);
@@ -326,7 +356,8 @@ TEST_F(ServerTest, Kill9DuringABurstLosesNoAcknowledgedEvent) {
   std::set<std::string> stored;
   std::istringstream ids(sqlite(dir_.str("journal.db"), "SELECT id FROM events"));
   for (std::string line; std::getline(ids, line);) stored.insert(line);
-  for (const auto& id : acknowledged) EXPECT_TRUE(stored.count(id)) << "acknowledged event " << id << " was lost";
+  for (const auto& id : acknowledged)
+    EXPECT_TRUE(stored.count(id)) << "acknowledged event " << id << " was lost";
   // After the restart, delivery catches up: every journaled event reaches the table.
   EXPECT_EQ(rows(std::to_string(stored.size()) + "\n"), std::to_string(stored.size()) + "\n");
 }
@@ -338,7 +369,9 @@ TEST_F(ServerTest, HealthAndMetrics) {
   auto h = http(server_->port(), "GET", "/_inlet/health", "");
   EXPECT_EQ(h.status, 200);
   auto m = http(server_->port(), "GET", "/_inlet/metrics", "");
-  EXPECT_NE(m.body.find("inlet_requests_total{pipeline=\"github\",outcome=\"signature_mismatch\"} 1"), std::string::npos)
+  EXPECT_NE(
+      m.body.find("inlet_requests_total{pipeline=\"github\",outcome=\"signature_mismatch\"} 1"),
+      std::string::npos)
       << m.body;
 }
 
@@ -349,7 +382,9 @@ TEST_F(ServerTest, AckDeliveredAnswersAfterTheSinkHasTheEvent) {
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_NE(r.body.find("\"delivered\":true"), std::string::npos);
   // No polling: the row must already be there.
-  EXPECT_EQ(sqlite(dir_.str("inlet.db"), "SELECT json_extract(data,'$.delivered') FROM github_events"), "1\n");
+  EXPECT_EQ(
+      sqlite(dir_.str("inlet.db"), "SELECT json_extract(data,'$.delivered') FROM github_events"),
+      "1\n");
 }
 
 }  // namespace

@@ -5,7 +5,8 @@
 
 extern "C" {
 
-static int32_t create(const inlet_host*, inlet_str, const inlet_secret*, size_t, void** instance, inlet_error*) {
+static int32_t create(const inlet_host*, inlet_str, const inlet_secret*, size_t, void** instance,
+                      inlet_error*) {
   static int dummy;
   *instance = &dummy;
   return INLET_OK;
@@ -18,8 +19,12 @@ static int32_t verify(void*, const inlet_auth_request*, inlet_auth_result* r) {
 
 #ifndef BROKEN_NO_MAGIC
 INLET_EXPORT const inlet_magic* inlet_plugin_magic(void) {
-  static inlet_magic m = {sizeof(inlet_magic), INLET_MAGIC_TAG, INLET_ABI_MAJOR, INLET_ABI_MINOR,
-                          static_cast<uint32_t>(__GXX_ABI_VERSION), static_cast<uint32_t>(OPENSSL_VERSION_MAJOR),
+  static inlet_magic m = {sizeof(inlet_magic),
+                          INLET_MAGIC_TAG,
+                          INLET_ABI_MAJOR,
+                          INLET_ABI_MINOR,
+                          static_cast<uint32_t>(__GXX_ABI_VERSION),
+                          static_cast<uint32_t>(OPENSSL_VERSION_MAJOR),
                           static_cast<uint32_t>(sizeof(void*))};
 #ifdef BROKEN_MAJOR
   m.abi_major = INLET_ABI_MAJOR + 1;
@@ -44,8 +49,19 @@ INLET_EXPORT int not_an_inlet_plugin(void) { return 42; }
 
 #ifndef BROKEN_NO_ENTRY
 INLET_EXPORT const inlet_plugin* inlet_plugin_entry(void) {
-  static inlet_plugin p = {sizeof(inlet_plugin), INLET_ABI_MAJOR, INLET_ABI_MINOR, INLET_KIND_AUTH, "broken",
-                           "0.0.1", "deliberately broken", "{}", &create, &destroy, &verify, nullptr, nullptr};
+  static inlet_plugin p = {sizeof(inlet_plugin),
+                           INLET_ABI_MAJOR,
+                           INLET_ABI_MINOR,
+                           INLET_KIND_AUTH,
+                           "broken",
+                           "0.0.1",
+                           "deliberately broken",
+                           "{}",
+                           &create,
+                           &destroy,
+                           &verify,
+                           nullptr,
+                           nullptr};
 #ifdef BROKEN_SMALL_DESCRIPTOR
   p.size = 16;
 #endif

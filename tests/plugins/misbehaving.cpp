@@ -12,7 +12,8 @@ namespace {
 
 class Misbehaving : public inlet::sdk::AuthProvider {
  public:
-  static std::unique_ptr<Misbehaving> create(const inlet::sdk::Config& c, const std::vector<inlet::sdk::Secret>&,
+  static std::unique_ptr<Misbehaving> create(const inlet::sdk::Config& c,
+                                             const std::vector<inlet::sdk::Secret>&,
                                              const inlet::sdk::Host&) {
     if (c.getBool("fail_create")) throw std::runtime_error("create refused on purpose");
     return std::make_unique<Misbehaving>();
@@ -54,9 +55,18 @@ int32_t rawVerify(void* instance, const inlet_auth_request* req, inlet_auth_resu
 
 INLET_DETAIL_MAGIC_EXPORT
 extern "C" INLET_EXPORT const inlet_plugin* inlet_plugin_entry(void) {
-  static const inlet_plugin p = {sizeof(inlet_plugin), INLET_ABI_MAJOR, INLET_ABI_MINOR, INLET_KIND_AUTH,
-                                 "misbehaving", "0.0.1", "misbehaves on purpose (tests only)", kSchema,
+  static const inlet_plugin p = {sizeof(inlet_plugin),
+                                 INLET_ABI_MAJOR,
+                                 INLET_ABI_MINOR,
+                                 INLET_KIND_AUTH,
+                                 "misbehaving",
+                                 "0.0.1",
+                                 "misbehaves on purpose (tests only)",
+                                 kSchema,
                                  &inlet::sdk::detail::create<Misbehaving>,
-                                 &inlet::sdk::detail::destroy<Misbehaving>, &rawVerify, nullptr, nullptr};
+                                 &inlet::sdk::detail::destroy<Misbehaving>,
+                                 &rawVerify,
+                                 nullptr,
+                                 nullptr};
   return &p;
 }

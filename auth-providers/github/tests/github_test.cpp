@@ -1,7 +1,6 @@
 #include "github.h"
 
 #include <gtest/gtest.h>
-
 #include <inlet/testing/request.h>
 
 using inlet::auth::GitHubProvider;
@@ -38,14 +37,16 @@ TEST(GitHub, OctokitVectors) {
   EXPECT_EQ(p.verify(r.request()).verdict, INLET_ACCEPT);
 
   RequestBuilder legacy;
-  legacy.body(R"({"foo":"bar"})").header("x-hub-signature", "sha1=d03207e4b030cf234e3447bac4d93add4c6643d8");
+  legacy.body(R"({"foo":"bar"})")
+      .header("x-hub-signature", "sha1=d03207e4b030cf234e3447bac4d93add4c6643d8");
   EXPECT_EQ(p.verify(legacy.request()).verdict, INLET_ACCEPT);
 }
 
 TEST(GitHub, Sha1RefusedUnlessAllowed) {
   auto p = make({"mysecret"});
   RequestBuilder r;
-  r.body(R"({"foo":"bar"})").header("x-hub-signature", "sha1=d03207e4b030cf234e3447bac4d93add4c6643d8");
+  r.body(R"({"foo":"bar"})")
+      .header("x-hub-signature", "sha1=d03207e4b030cf234e3447bac4d93add4c6643d8");
   auto v = p.verify(r.request());
   EXPECT_EQ(v.verdict, INLET_REJECT);
   EXPECT_EQ(v.code, "missing_signature");
@@ -55,8 +56,9 @@ TEST(GitHub, Sha1RefusedUnlessAllowed) {
 TEST(GitHub, TamperedBodyIsMismatch) {
   auto p = make({"It's a Secret to Everybody"});
   RequestBuilder r;
-  r.body("Hello, World?").header(
-      "x-hub-signature-256", "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17");
+  r.body("Hello, World?")
+      .header("x-hub-signature-256",
+              "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17");
   auto v = p.verify(r.request());
   EXPECT_EQ(v.code, "signature_mismatch");
   EXPECT_EQ(v.http_status, 401);
@@ -66,17 +68,19 @@ TEST(GitHub, TamperedBodyIsMismatch) {
 TEST(GitHub, RotationAnySecretMatches) {
   auto p = make({"new-secret", "It's a Secret to Everybody"});
   RequestBuilder r;
-  r.body("Hello, World!").header(
-      "x-hub-signature-256", "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17");
+  r.body("Hello, World!")
+      .header("x-hub-signature-256",
+              "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17");
   EXPECT_EQ(p.verify(r.request()).verdict, INLET_ACCEPT);
 }
 
 TEST(GitHub, MalformedHeaders) {
   auto p = make({"s"});
-  for (const char* bad : {"", "sha256=", "sha256=zz", "sha1=d03207e4b030cf234e3447bac4d93add4c6643d8",
-                          "SHA256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
-                          "sha256=757107EA0EB2509FC211221CCE984B8A37570B6D7586C22C46F4379C8B043E17",
-                          "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17 "}) {
+  for (const char* bad :
+       {"", "sha256=", "sha256=zz", "sha1=d03207e4b030cf234e3447bac4d93add4c6643d8",
+        "SHA256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
+        "sha256=757107EA0EB2509FC211221CCE984B8A37570B6D7586C22C46F4379C8B043E17",
+        "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17 "}) {
     RequestBuilder r;
     r.body("Hello, World!").header("x-hub-signature-256", bad);
     auto v = p.verify(r.request());
@@ -89,8 +93,10 @@ TEST(GitHub, DuplicatedHeaderIsMalformed) {
   auto p = make({"It's a Secret to Everybody"});
   RequestBuilder r;
   r.body("Hello, World!")
-      .header("x-hub-signature-256", "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17")
-      .header("x-hub-signature-256", "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17");
+      .header("x-hub-signature-256",
+              "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17")
+      .header("x-hub-signature-256",
+              "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17");
   EXPECT_EQ(p.verify(r.request()).code, "malformed_signature");
 }
 

@@ -49,18 +49,15 @@ typedef struct inlet_str {
 /* Build facts compared at load time (in the spirit of PostgreSQL's PG_MODULE_MAGIC). */
 typedef struct inlet_magic {
   uint32_t size;
-  uint32_t tag;            /* INLET_MAGIC_TAG */
-  uint32_t abi_major;      /* INLET_ABI_MAJOR the plugin was compiled against */
-  uint32_t abi_minor;      /* INLET_ABI_MINOR the plugin was compiled against */
-  uint32_t cxx_abi;        /* __GXX_ABI_VERSION (0 when not compiled by a GNU-compatible C++) */
-  uint32_t openssl_major;  /* OPENSSL_VERSION_MAJOR, or 0 when the plugin does not use OpenSSL */
-  uint32_t pointer_size;   /* sizeof(void*) */
+  uint32_t tag;           /* INLET_MAGIC_TAG */
+  uint32_t abi_major;     /* INLET_ABI_MAJOR the plugin was compiled against */
+  uint32_t abi_minor;     /* INLET_ABI_MINOR the plugin was compiled against */
+  uint32_t cxx_abi;       /* __GXX_ABI_VERSION (0 when not compiled by a GNU-compatible C++) */
+  uint32_t openssl_major; /* OPENSSL_VERSION_MAJOR, or 0 when the plugin does not use OpenSSL */
+  uint32_t pointer_size;  /* sizeof(void*) */
 } inlet_magic;
 
-typedef enum inlet_plugin_kind {
-  INLET_KIND_AUTH = 1,
-  INLET_KIND_SINK = 2
-} inlet_plugin_kind;
+typedef enum inlet_plugin_kind { INLET_KIND_AUTH = 1, INLET_KIND_SINK = 2 } inlet_plugin_kind;
 
 typedef enum inlet_status {
   INLET_OK = 0,
@@ -110,14 +107,14 @@ typedef struct inlet_header {
 
 typedef struct inlet_auth_request {
   uint32_t size;
-  inlet_str method;       /* "POST" */
-  inlet_str url;          /* absolute URL as the sender addressed it (public_url + path?query) */
-  inlet_str target;       /* the request target as received: path?query */
+  inlet_str method; /* "POST" */
+  inlet_str url;    /* absolute URL as the sender addressed it (public_url + path?query) */
+  inlet_str target; /* the request target as received: path?query */
   const inlet_header* headers;
   size_t header_count;
-  inlet_str body;         /* raw bytes, exactly as received */
-  int64_t received_ms;    /* receive time, Unix milliseconds */
-  inlet_str remote_addr;  /* peer address "ip:port" */
+  inlet_str body;        /* raw bytes, exactly as received */
+  int64_t received_ms;   /* receive time, Unix milliseconds */
+  inlet_str remote_addr; /* peer address "ip:port" */
 } inlet_auth_request;
 
 typedef enum inlet_verdict {
@@ -132,8 +129,8 @@ typedef enum inlet_verdict {
 
 typedef struct inlet_auth_result {
   uint32_t size;
-  int32_t verdict;      /* inlet_verdict */
-  int32_t http_status;  /* for REJECT: 400, 401 or 403 */
+  int32_t verdict;     /* inlet_verdict */
+  int32_t http_status; /* for REJECT: 400, 401 or 403 */
   uint32_t flags;
   char code[64];         /* stable reason code: "signature_mismatch", … ; "" on accept */
   char message[256];     /* human text; never contains a secret */
@@ -174,20 +171,20 @@ typedef struct inlet_table_spec {
 
 typedef struct inlet_event {
   uint32_t size;
-  uint64_t seq;            /* journal sequence number: strictly increasing */
-  inlet_str id;            /* time-ordered event id (UUIDv7 text) */
+  uint64_t seq; /* journal sequence number: strictly increasing */
+  inlet_str id; /* time-ordered event id (UUIDv7 text) */
   inlet_str pipeline;
   inlet_str table;
   int64_t received_ms;
   inlet_str provider;
   inlet_str event_type;
   inlet_str delivery_id;
-  inlet_str dedup_key;     /* "" when the pipeline has no dedup; unique per event otherwise */
-  inlet_str headers_json;  /* JSON object, lower-case names */
-  inlet_str body;          /* raw body bytes (for split requests: this element's bytes) */
-  inlet_str data_json;     /* the body as JSON text; empty when the body is not JSON */
-  inlet_str columns_json;  /* JSON object of typed column values (null for missing) */
-  int32_t authenticated;   /* 1 when verified (0 e.g. for Segment batch items after the first) */
+  inlet_str dedup_key;    /* "" when the pipeline has no dedup; unique per event otherwise */
+  inlet_str headers_json; /* JSON object, lower-case names */
+  inlet_str body;         /* raw body bytes (for split requests: this element's bytes) */
+  inlet_str data_json;    /* the body as JSON text; empty when the body is not JSON */
+  inlet_str columns_json; /* JSON object of typed column values (null for missing) */
+  int32_t authenticated;  /* 1 when verified (0 e.g. for Segment batch items after the first) */
 } inlet_event;
 
 /* ------------------------------------------------------------------------------------------ */
@@ -198,11 +195,11 @@ typedef struct inlet_plugin {
   uint32_t size;
   uint32_t abi_major;
   uint32_t abi_minor;
-  int32_t kind;             /* inlet_plugin_kind */
-  const char* name;         /* "github", "sqlite", … (static storage) */
-  const char* version;      /* the plugin's own version (static storage) */
-  const char* description;  /* one line (static storage) */
-  const char* config_schema;/* JSON schema of the plugin's options (static storage) */
+  int32_t kind;              /* inlet_plugin_kind */
+  const char* name;          /* "github", "sqlite", … (static storage) */
+  const char* version;       /* the plugin's own version (static storage) */
+  const char* description;   /* one line (static storage) */
+  const char* config_schema; /* JSON schema of the plugin's options (static storage) */
 
   /* Creates an instance from validated options (JSON object text) and resolved secrets.
    * Auth providers receive the pipeline's bound secrets in configured order; sinks receive none.

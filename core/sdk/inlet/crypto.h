@@ -5,9 +5,9 @@
 // right, which lets an attacker forge one byte at a time.
 #pragma once
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/core_names.h>
 #include <openssl/params.h>
 
 #include <cstdint>
@@ -22,12 +22,18 @@ enum class Digest { Sha1, Sha224, Sha256, Sha384, Sha512, Md5 };
 
 inline const EVP_MD* evp(Digest d) {
   switch (d) {
-    case Digest::Sha1: return EVP_sha1();
-    case Digest::Sha224: return EVP_sha224();
-    case Digest::Sha256: return EVP_sha256();
-    case Digest::Sha384: return EVP_sha384();
-    case Digest::Sha512: return EVP_sha512();
-    case Digest::Md5: return EVP_md5();
+    case Digest::Sha1:
+      return EVP_sha1();
+    case Digest::Sha224:
+      return EVP_sha224();
+    case Digest::Sha256:
+      return EVP_sha256();
+    case Digest::Sha384:
+      return EVP_sha384();
+    case Digest::Sha512:
+      return EVP_sha512();
+    case Digest::Md5:
+      return EVP_md5();
   }
   return EVP_sha256();
 }
@@ -47,12 +53,18 @@ inline std::optional<Digest> digestByName(std::string_view name) {
 
 inline const char* evpName(Digest d) {
   switch (d) {
-    case Digest::Sha1: return "SHA1";
-    case Digest::Sha224: return "SHA224";
-    case Digest::Sha256: return "SHA256";
-    case Digest::Sha384: return "SHA384";
-    case Digest::Sha512: return "SHA512";
-    case Digest::Md5: return "MD5";
+    case Digest::Sha1:
+      return "SHA1";
+    case Digest::Sha224:
+      return "SHA224";
+    case Digest::Sha256:
+      return "SHA256";
+    case Digest::Sha384:
+      return "SHA384";
+    case Digest::Sha512:
+      return "SHA512";
+    case Digest::Md5:
+      return "MD5";
   }
   return "SHA256";
 }
@@ -72,10 +84,12 @@ inline std::string hmac(Digest d, std::string_view key, const Parts&... parts) {
       OSSL_PARAM_construct_end()};
   // OpenSSL refuses a NULL key pointer even for an empty key.
   static const unsigned char empty = 0;
-  const unsigned char* k = key.empty() ? &empty : reinterpret_cast<const unsigned char*>(key.data());
+  const unsigned char* k =
+      key.empty() ? &empty : reinterpret_cast<const unsigned char*>(key.data());
   bool ok = EVP_MAC_init(ctx, k, key.size(), params) == 1;
-  ((ok = ok && EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(std::string_view(parts).data()),
-                              std::string_view(parts).size()) == 1),
+  ((ok = ok &&
+         EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(std::string_view(parts).data()),
+                        std::string_view(parts).size()) == 1),
    ...);
   ok = ok && EVP_MAC_final(ctx, out, &out_len, sizeof(out)) == 1;
   EVP_MAC_CTX_free(ctx);
@@ -90,7 +104,8 @@ inline std::string hash(Digest d, const Parts&... parts) {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   if (!ctx) throw std::runtime_error("EVP_MD_CTX_new failed");
   bool ok = EVP_DigestInit_ex(ctx, evp(d), nullptr) == 1;
-  ((ok = ok && EVP_DigestUpdate(ctx, std::string_view(parts).data(), std::string_view(parts).size()) == 1),
+  ((ok = ok && EVP_DigestUpdate(ctx, std::string_view(parts).data(),
+                                std::string_view(parts).size()) == 1),
    ...);
   ok = ok && EVP_DigestFinal_ex(ctx, out, &out_len) == 1;
   EVP_MD_CTX_free(ctx);
@@ -199,10 +214,10 @@ inline bool ed25519Verify(std::string_view public_key, std::string_view signatur
       EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(public_key.data()), 32);
   if (!key) return false;
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  bool ok = ctx && EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, key) == 1 &&
-            EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(signature.data()), 64,
-                             reinterpret_cast<const unsigned char*>(message.data()),
-                             message.size()) == 1;
+  bool ok =
+      ctx && EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, key) == 1 &&
+      EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(signature.data()), 64,
+                       reinterpret_cast<const unsigned char*>(message.data()), message.size()) == 1;
   EVP_MD_CTX_free(ctx);
   EVP_PKEY_free(key);
   return ok;

@@ -9,7 +9,8 @@
 //                                               const inlet::sdk::Host& host);  // may throw
 //     inlet::sdk::Verdict verify(const inlet::sdk::Request& request) const override;
 //   };
-//   const char kSchema[] = R"json({"type":"object","additionalProperties":false,"properties":{}})json";
+//   const char kSchema[] =
+//   R"json({"type":"object","additionalProperties":false,"properties":{}})json";
 //   INLET_AUTH_PLUGIN(MyProvider, "my-provider", "1.0.0", "one line", kSchema)
 //
 // (Keep the schema in a named constant with a json delimiter: descriptions often contain `)"`.)
@@ -22,11 +23,10 @@
 // into a rejection / a retryable failure — no exception ever crosses the C boundary.
 #pragma once
 
-#include <inlet/abi.h>
-
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
+#include <inlet/abi.h>
 #include <openssl/opensslv.h>
 
 #include <algorithm>
@@ -63,15 +63,23 @@ inline int64_t parseDurationMs(std::string_view text) {
     value = value * 10 + (text[i] - '0');
     ++i;
   }
-  if (i == 0) throw std::invalid_argument("duration must start with a number: " + std::string(text));
+  if (i == 0)
+    throw std::invalid_argument("duration must start with a number: " + std::string(text));
   std::string_view unit = text.substr(i);
   int64_t mult;
-  if (unit.empty() || unit == "s") mult = 1000;
-  else if (unit == "ms") mult = 1;
-  else if (unit == "m") mult = 60'000;
-  else if (unit == "h") mult = 3'600'000;
-  else if (unit == "d") mult = 86'400'000;
-  else throw std::invalid_argument("unknown duration unit '" + std::string(unit) + "' (use ms, s, m, h, d)");
+  if (unit.empty() || unit == "s")
+    mult = 1000;
+  else if (unit == "ms")
+    mult = 1;
+  else if (unit == "m")
+    mult = 60'000;
+  else if (unit == "h")
+    mult = 3'600'000;
+  else if (unit == "d")
+    mult = 86'400'000;
+  else
+    throw std::invalid_argument("unknown duration unit '" + std::string(unit) +
+                                "' (use ms, s, m, h, d)");
   if (value > INT64_MAX / mult) throw std::invalid_argument("duration too large");
   return value * mult;
 }
@@ -81,7 +89,8 @@ inline int64_t parseDurationMs(std::string_view text) {
 class Config {
  public:
   Config() : obj_(new Poco::JSON::Object) {}
-  explicit Config(Poco::JSON::Object::Ptr obj) : obj_(obj ? obj : Poco::JSON::Object::Ptr(new Poco::JSON::Object)) {}
+  explicit Config(Poco::JSON::Object::Ptr obj)
+      : obj_(obj ? obj : Poco::JSON::Object::Ptr(new Poco::JSON::Object)) {}
   static Config parse(std::string_view json) {
     if (json.empty()) return Config();
     Poco::JSON::Parser parser;
@@ -224,7 +233,8 @@ struct Verdict {
     v.event_type = std::move(event_type);
     return v;
   }
-  static Verdict reject(int status, std::string code, std::string message, std::string detail = {}) {
+  static Verdict reject(int status, std::string code, std::string message,
+                        std::string detail = {}) {
     Verdict v;
     v.verdict = INLET_REJECT;
     v.http_status = status;
@@ -301,14 +311,17 @@ class Sink {
 namespace detail {
 
 inline const inlet_magic* magic() {
-  static const inlet_magic m = {
-      sizeof(inlet_magic), INLET_MAGIC_TAG, INLET_ABI_MAJOR, INLET_ABI_MINOR,
+  static const inlet_magic m = {sizeof(inlet_magic),
+                                INLET_MAGIC_TAG,
+                                INLET_ABI_MAJOR,
+                                INLET_ABI_MINOR,
 #ifdef __GXX_ABI_VERSION
-      static_cast<uint32_t>(__GXX_ABI_VERSION),
+                                static_cast<uint32_t>(__GXX_ABI_VERSION),
 #else
-      0u,
+                                 0u,
 #endif
-      static_cast<uint32_t>(OPENSSL_VERSION_MAJOR), static_cast<uint32_t>(sizeof(void*))};
+                                static_cast<uint32_t>(OPENSSL_VERSION_MAJOR),
+                                static_cast<uint32_t>(sizeof(void*))};
   return &m;
 }
 
@@ -319,7 +332,8 @@ inline void setError(inlet_error* err, std::string_view msg) {
 inline std::vector<Secret> secrets(const inlet_secret* s, size_t n) {
   std::vector<Secret> out;
   out.reserve(n);
-  for (size_t i = 0; i < n; ++i) out.push_back({std::string(view(s[i].name)), std::string(view(s[i].value))});
+  for (size_t i = 0; i < n; ++i)
+    out.push_back({std::string(view(s[i].name)), std::string(view(s[i].value))});
   return out;
 }
 
@@ -434,47 +448,47 @@ int32_t write(void* instance, const inlet_event* events, size_t count, inlet_err
 }  // namespace detail
 }  // namespace inlet::sdk
 
-#define INLET_DETAIL_MAGIC_EXPORT                                                              \
-  extern "C" INLET_EXPORT const inlet_magic* inlet_plugin_magic(void) {                       \
-    return ::inlet::sdk::detail::magic();                                                      \
+#define INLET_DETAIL_MAGIC_EXPORT                                       \
+  extern "C" INLET_EXPORT const inlet_magic* inlet_plugin_magic(void) { \
+    return ::inlet::sdk::detail::magic();                               \
   }
 
 // Exports an auth provider class. Schema: a JSON schema (object with "properties") for the
 // provider's options; the host rejects unknown options before create() is called.
-#define INLET_AUTH_PLUGIN(Class, Name, Version, Description, Schema)                           \
-  INLET_DETAIL_MAGIC_EXPORT                                                                    \
-  extern "C" INLET_EXPORT const inlet_plugin* inlet_plugin_entry(void) {                      \
-    static const inlet_plugin p = {sizeof(inlet_plugin),                                       \
-                                   INLET_ABI_MAJOR,                                            \
-                                   INLET_ABI_MINOR,                                            \
-                                   INLET_KIND_AUTH,                                            \
-                                   Name,                                                       \
-                                   Version,                                                    \
-                                   Description,                                                \
-                                   Schema,                                                     \
-                                   &::inlet::sdk::detail::create<Class>,                       \
-                                   &::inlet::sdk::detail::destroy<Class>,                      \
-                                   &::inlet::sdk::detail::verify<Class>,                       \
-                                   nullptr,                                                    \
-                                   nullptr};                                                   \
-    return &p;                                                                                 \
+#define INLET_AUTH_PLUGIN(Class, Name, Version, Description, Schema)      \
+  INLET_DETAIL_MAGIC_EXPORT                                               \
+  extern "C" INLET_EXPORT const inlet_plugin* inlet_plugin_entry(void) {  \
+    static const inlet_plugin p = {sizeof(inlet_plugin),                  \
+                                   INLET_ABI_MAJOR,                       \
+                                   INLET_ABI_MINOR,                       \
+                                   INLET_KIND_AUTH,                       \
+                                   Name,                                  \
+                                   Version,                               \
+                                   Description,                           \
+                                   Schema,                                \
+                                   &::inlet::sdk::detail::create<Class>,  \
+                                   &::inlet::sdk::detail::destroy<Class>, \
+                                   &::inlet::sdk::detail::verify<Class>,  \
+                                   nullptr,                               \
+                                   nullptr};                              \
+    return &p;                                                            \
   }
 
-#define INLET_SINK_PLUGIN(Class, Name, Version, Description, Schema)                           \
-  INLET_DETAIL_MAGIC_EXPORT                                                                    \
-  extern "C" INLET_EXPORT const inlet_plugin* inlet_plugin_entry(void) {                      \
-    static const inlet_plugin p = {sizeof(inlet_plugin),                                       \
-                                   INLET_ABI_MAJOR,                                            \
-                                   INLET_ABI_MINOR,                                            \
-                                   INLET_KIND_SINK,                                            \
-                                   Name,                                                       \
-                                   Version,                                                    \
-                                   Description,                                                \
-                                   Schema,                                                     \
-                                   &::inlet::sdk::detail::create<Class>,                       \
-                                   &::inlet::sdk::detail::destroy<Class>,                      \
-                                   nullptr,                                                    \
-                                   &::inlet::sdk::detail::prepare<Class>,                      \
-                                   &::inlet::sdk::detail::write<Class>};                       \
-    return &p;                                                                                 \
+#define INLET_SINK_PLUGIN(Class, Name, Version, Description, Schema)      \
+  INLET_DETAIL_MAGIC_EXPORT                                               \
+  extern "C" INLET_EXPORT const inlet_plugin* inlet_plugin_entry(void) {  \
+    static const inlet_plugin p = {sizeof(inlet_plugin),                  \
+                                   INLET_ABI_MAJOR,                       \
+                                   INLET_ABI_MINOR,                       \
+                                   INLET_KIND_SINK,                       \
+                                   Name,                                  \
+                                   Version,                               \
+                                   Description,                           \
+                                   Schema,                                \
+                                   &::inlet::sdk::detail::create<Class>,  \
+                                   &::inlet::sdk::detail::destroy<Class>, \
+                                   nullptr,                               \
+                                   &::inlet::sdk::detail::prepare<Class>, \
+                                   &::inlet::sdk::detail::write<Class>};  \
+    return &p;                                                            \
   }

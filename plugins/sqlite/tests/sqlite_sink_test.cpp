@@ -12,8 +12,9 @@ namespace {
 struct TempDb {
   std::filesystem::path dir;
   TempDb() {
-    dir = std::filesystem::temp_directory_path() / ("inlet-sqlite-sink-" + std::to_string(::getpid()) + "-" +
-                                                    std::to_string(reinterpret_cast<uintptr_t>(this)));
+    dir = std::filesystem::temp_directory_path() /
+          ("inlet-sqlite-sink-" + std::to_string(::getpid()) + "-" +
+           std::to_string(reinterpret_cast<uintptr_t>(this)));
     std::filesystem::create_directories(dir);
   }
   ~TempDb() { std::filesystem::remove_all(dir); }
@@ -39,7 +40,8 @@ std::string query(const std::string& path, const std::string& sql) {
   return out;
 }
 
-sdk::Event event(std::string_view id, std::string_view dedup, std::string_view data, std::string_view cols = "{}") {
+sdk::Event event(std::string_view id, std::string_view dedup, std::string_view data,
+                 std::string_view cols = "{}") {
   sdk::Event e;
   e.id = id;
   e.pipeline = "github";
@@ -67,19 +69,26 @@ TEST(SqliteSink, WritesQueryableRowsAndDedups) {
   // The same batch again (a host retry) and the same dedup key under a new id: stored once.
   auto dup = event("0190-c", "d1", R"({"action":"opened","n":1})");
   ASSERT_EQ(sink.write({a, b, dup}, err), sdk::WriteResult::Ok) << err;
-  EXPECT_EQ(query(tmp.path(), "SELECT id, json_extract(data,'$.action'), received_at FROM github_events ORDER BY id"),
-            "0190-a|opened|2025-11-29T10:40:00.123Z\n0190-b|closed|2025-11-29T10:40:00.123Z\n");
+  EXPECT_EQ(
+      query(tmp.path(),
+            "SELECT id, json_extract(data,'$.action'), received_at FROM github_events ORDER BY id"),
+      "0190-a|opened|2025-11-29T10:40:00.123Z\n0190-b|closed|2025-11-29T10:40:00.123Z\n");
   EXPECT_EQ(query(tmp.path(), "PRAGMA journal_mode"), "wal\n");
 }
 
 TEST(SqliteSink, TypedColumns) {
   TempDb tmp;
   SqliteSink sink({tmp.path(), "full", 1000});
-  sink.prepare({"github", "github_events",
-                {{"action", INLET_COL_TEXT}, {"n", INLET_COL_INTEGER}, {"ok", INLET_COL_BOOLEAN},
-                 {"meta", INLET_COL_JSON}, {"missing", INLET_COL_TEXT}}});
+  sink.prepare({"github",
+                "github_events",
+                {{"action", INLET_COL_TEXT},
+                 {"n", INLET_COL_INTEGER},
+                 {"ok", INLET_COL_BOOLEAN},
+                 {"meta", INLET_COL_JSON},
+                 {"missing", INLET_COL_TEXT}}});
   std::string err;
-  auto e = event("1", "k", R"({"x":1})", R"({"action":"opened","n":42,"ok":true,"meta":{"a":[1,2]},"missing":null})");
+  auto e = event("1", "k", R"({"x":1})",
+                 R"({"action":"opened","n":42,"ok":true,"meta":{"a":[1,2]},"missing":null})");
   ASSERT_EQ(sink.write({e}, err), sdk::WriteResult::Ok) << err;
   EXPECT_EQ(query(tmp.path(), "SELECT action, n, typeof(n), ok, meta, missing FROM github_events"),
             "opened|42|integer|1|{\"a\":[1,2]}|NULL\n");

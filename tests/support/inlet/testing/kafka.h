@@ -49,8 +49,8 @@ struct Message {
 };
 
 // Reads partition 0 of `topic` from the beginning until `count` messages or the deadline.
-inline std::vector<Message> consume(const std::string& bootstraps, const std::string& topic, size_t count,
-                             int timeout_ms = 15000) {
+inline std::vector<Message> consume(const std::string& bootstraps, const std::string& topic,
+                                    size_t count, int timeout_ms = 15000) {
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   rd_kafka_conf_set(conf, "bootstrap.servers", bootstraps.c_str(), err, sizeof err);

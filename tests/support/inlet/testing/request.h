@@ -11,7 +11,10 @@ namespace inlet::testing {
 
 class RequestBuilder {
  public:
-  RequestBuilder& method(std::string m) { method_ = std::move(m); return *this; }
+  RequestBuilder& method(std::string m) {
+    method_ = std::move(m);
+    return *this;
+  }
   // Absolute URL as the sender addressed it; also sets target (path?query).
   RequestBuilder& url(std::string u) {
     url_ = std::move(u);
@@ -20,15 +23,24 @@ class RequestBuilder {
     target_ = slash == std::string::npos ? "/" : url_.substr(slash);
     return *this;
   }
-  RequestBuilder& body(std::string b) { body_ = std::move(b); return *this; }
+  RequestBuilder& body(std::string b) {
+    body_ = std::move(b);
+    return *this;
+  }
   // Header names are lower-cased, as the host does.
   RequestBuilder& header(std::string name, std::string value) {
     for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     headers_.emplace_back(std::move(name), std::move(value));
     return *this;
   }
-  RequestBuilder& receivedMs(int64_t ms) { received_ms_ = ms; return *this; }
-  RequestBuilder& receivedSeconds(int64_t s) { received_ms_ = s * 1000; return *this; }
+  RequestBuilder& receivedMs(int64_t ms) {
+    received_ms_ = ms;
+    return *this;
+  }
+  RequestBuilder& receivedSeconds(int64_t s) {
+    received_ms_ = s * 1000;
+    return *this;
+  }
 
   sdk::Request request() const {
     sdk::Request r;

@@ -59,22 +59,26 @@ class TempDir {
     fs::remove_all(path_, ec);
   }
   const fs::path& path() const { return path_; }
-  std::string str(const std::string& child = "") const { return child.empty() ? path_.string() : (path_ / child).string(); }
+  std::string str(const std::string& child = "") const {
+    return child.empty() ? path_.string() : (path_ / child).string();
+  }
 
  private:
   fs::path path_;
 };
 
 inline std::string githubSignature(const std::string& secret, const std::string& body) {
-  return "sha256=" + sdk::crypto::toHex(sdk::crypto::hmac(sdk::crypto::Digest::Sha256, secret, body));
+  return "sha256=" +
+         sdk::crypto::toHex(sdk::crypto::hmac(sdk::crypto::Digest::Sha256, secret, body));
 }
 
 // A config with the real plugin folder, the journal and an SQLite sink in `dir`, and the given
 // pipelines/secrets YAML appended (already indented at top level).
 inline std::string baseConfig(const TempDir& dir, const std::string& server_extra = "") {
-  return "server:\n  listen: 127.0.0.1:0\n" + server_extra + "journal:\n  path: " + dir.str("journal.db") +
-         "\nplugins:\n  path: [" + std::string(INLET_PLUGIN_DIR) + "]\nsinks:\n  local: { type: sqlite, path: " +
-         dir.str("inlet.db") + " }\n";
+  return "server:\n  listen: 127.0.0.1:0\n" + server_extra +
+         "journal:\n  path: " + dir.str("journal.db") + "\nplugins:\n  path: [" +
+         std::string(INLET_PLUGIN_DIR) +
+         "]\nsinks:\n  local: { type: sqlite, path: " + dir.str("inlet.db") + " }\n";
 }
 
 struct Result {
@@ -145,7 +149,8 @@ class InletServer {
       if (waitpid(pid_, &status, WNOHANG) == pid_) {
         pid_ = -1;
         exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-        if (error) *error = "inlet exited (" + std::to_string(exit_code_) + "): " + readFile(log_path_);
+        if (error)
+          *error = "inlet exited (" + std::to_string(exit_code_) + "): " + readFile(log_path_);
         return false;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -186,13 +191,16 @@ struct HttpResponse {
   std::map<std::string, std::string> headers;
 };
 
-inline HttpResponse http(uint16_t port, const std::string& method, const std::string& path, const std::string& body,
-                         const std::vector<std::pair<std::string, std::string>>& headers = {}, int timeout_ms = 10000) {
+inline HttpResponse http(uint16_t port, const std::string& method, const std::string& path,
+                         const std::string& body,
+                         const std::vector<std::pair<std::string, std::string>>& headers = {},
+                         int timeout_ms = 10000) {
   Poco::Net::HTTPClientSession session("127.0.0.1", port);
   session.setTimeout(Poco::Timespan(timeout_ms * 1000LL));
   Poco::Net::HTTPRequest req(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
   for (const auto& [n, v] : headers) req.add(n, v);
-  if (!body.empty() || method == "POST") req.setContentLength(static_cast<std::streamsize>(body.size()));
+  if (!body.empty() || method == "POST")
+    req.setContentLength(static_cast<std::streamsize>(body.size()));
   session.sendRequest(req) << body;
   Poco::Net::HTTPResponse resp;
   auto& in = session.receiveResponse(resp);
@@ -209,7 +217,8 @@ inline HttpResponse post(uint16_t port, const std::string& path, const std::stri
 }
 
 // Sends raw bytes and returns everything received until the server closes or `timeout_ms`.
-inline std::string raw(uint16_t port, const std::string& bytes, int timeout_ms = 5000, bool half_close = false) {
+inline std::string raw(uint16_t port, const std::string& bytes, int timeout_ms = 5000,
+                       bool half_close = false) {
   Poco::Net::StreamSocket s(Poco::Net::SocketAddress("127.0.0.1", port));
   s.setReceiveTimeout(Poco::Timespan(timeout_ms * 1000LL));
   s.sendBytes(bytes.data(), static_cast<int>(bytes.size()));
@@ -261,8 +270,8 @@ inline std::string sqlite(const std::string& path, const std::string& sql) {
 }
 
 // Polls `sql` until it returns `expected` or the timeout passes; returns the last result.
-inline std::string waitForQuery(const std::string& path, const std::string& sql, const std::string& expected,
-                                int timeout_ms = 10000) {
+inline std::string waitForQuery(const std::string& path, const std::string& sql,
+                                const std::string& expected, int timeout_ms = 10000) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   std::string last;
   while (true) {
