@@ -387,4 +387,33 @@ TEST_F(ServerTest, AckDeliveredAnswersAfterTheSinkHasTheEvent) {
       "1\n");
 }
 
+TEST_F(ServerTest, HostileRequestHeadsAreRefusedAndStoreNothing) {
+  startWith(githubConfig(dir_));
+  const uint16_t port = server_->port();
+  std::string huge =
+      "POST /webhook/github HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(100000, 'a') +
+      "\r\nContent-Length: 2\r\n\r\n{}";
+  EXPECT_EQ(statusOf(raw(port, huge)), 400);
+  std::string many = "POST /webhook/github HTTP/1.1\r\nHost: x\r\n";
+  for (int i = 0; i < 200; ++i) many += "X-H" + std::to_string(i) + ": v\r\n";
+  EXPECT_EQ(statusOf(raw(port, many + "Content-Length: 2\r\n\r\n{}")), 400);
+  EXPECT_EQ(statusOf(raw(port, "GARBAGE\r\n\r\n")), 400);
+  // An unparsable Content-Length never gets a 2xx (Poco drops the connection).
+  std::string bad_length =
+      raw(port, "POST /webhook/github HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n{}");
+  EXPECT_TRUE(bad_length.empty() || statusOf(bad_length) >= 400) << bad_length;
+  // Non-ASCII and control bytes in the signature header reach the provider and are refused.
+  std::string body = "{}";
+  std::string odd =
+      "POST /webhook/github HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Hub-Signature-256: "
+      "sha256=\xff\xfe\x01"
+      "\r\nContent-Length: 2\r\n\r\n{}";
+  EXPECT_EQ(statusOf(raw(port, odd)), 400);
+  EXPECT_EQ(journalCount(), "0\n");
+  // Still serving.
+  EXPECT_EQ(
+      post(port, "/webhook/github", body, signedHeaders(kSecret, body, "after-hostile")).status,
+      200);
+}
+
 }  // namespace
