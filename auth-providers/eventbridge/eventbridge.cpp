@@ -1,8 +1,5 @@
 #include "eventbridge.h"
 
-#include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
-
 #include <stdexcept>
 
 namespace inlet::auth {
@@ -19,28 +16,6 @@ CredentialMatcher makeMatcher(const EventBridgeProvider::Options& o) {
       return {CredentialScheme::Bearer, "", o.secrets};
   }
   throw std::invalid_argument("unknown type");
-}
-
-// An EventBridge event envelope carries "id" (unique per event, kept across retries) and
-// "detail-type". An input transformer on the target may replace the envelope, so a body
-// without them (or not JSON at all) is still accepted, just without those fields.
-void readEnvelope(std::string_view body, std::string& id, std::string& type) {
-  size_t i = body.find_first_not_of(" \t\r\n");
-  if (i == std::string_view::npos || body[i] != '{') return;
-  try {
-    Poco::JSON::Parser parser;
-    auto obj = parser.parse(std::string(body)).extract<Poco::JSON::Object::Ptr>();
-    if (!obj) return;
-    auto str = [&](const char* key) {
-      auto v = obj->get(key);
-      return v.isString() ? v.extract<std::string>() : std::string();
-    };
-    id = str("id");
-    type = str("detail-type");
-  } catch (...) {
-    // Not our call to reject: the credentials were right; the pipeline's decoder decides what
-    // to do with a body that is not JSON.
-  }
 }
 
 }  // namespace
@@ -73,9 +48,10 @@ std::unique_ptr<EventBridgeProvider> EventBridgeProvider::create(
 sdk::Verdict EventBridgeProvider::verify(const sdk::Request& request) const {
   if (auto rejection = matcher_.check(request)) return *rejection;
   // Only now, with the sender authenticated, is the body worth parsing.
-  std::string id, type;
-  readEnvelope(request.body, id, type);
-  return sdk::Verdict::accept(std::move(id), std::move(type));
+  // An EventBridge event envelope carries "id" (unique per event, kept across retries) and
+  // "detail-type"; an input transformer may replace the envelope, so they may be absent.
+  auto fields = sdk::jsonStringFields(request.body, {"id", "detail-type"});
+  return sdk::Verdict::accept(std::move(fields[0]), std::move(fields[1]));
 }
 
 }  // namespace inlet::auth

@@ -21,6 +21,8 @@ struct RefusalCase {
   const char* reason;
 };
 
+void PrintTo(const RefusalCase& c, std::ostream* os) { *os << c.file; }
+
 class Refusal : public ::testing::TestWithParam<RefusalCase> {};
 
 TEST_P(Refusal, IsRefusedWithAReason) {

@@ -149,6 +149,30 @@ class Config {
   Poco::JSON::Object::Ptr obj_;
 };
 
+// Reads top-level string fields of a JSON object body, for providers that take a delivery id or
+// event type from what they authenticated. A body that is not a JSON object (or a field that is
+// absent or not a string) yields "" for that field: deciding what to do with a non-JSON body is
+// the pipeline's decoder's job, not the provider's.
+inline std::vector<std::string> jsonStringFields(std::string_view body,
+                                                 std::initializer_list<const char*> keys) {
+  std::vector<std::string> out(keys.size());
+  size_t i = body.find_first_not_of(" \t\r\n");
+  if (i == std::string_view::npos || body[i] != '{') return out;
+  try {
+    Poco::JSON::Parser parser;
+    auto obj = parser.parse(std::string(body)).extract<Poco::JSON::Object::Ptr>();
+    if (!obj) return out;
+    size_t k = 0;
+    for (const char* key : keys) {
+      auto v = obj->get(key);
+      if (v.isString()) out[k] = v.extract<std::string>();
+      ++k;
+    }
+  } catch (...) {
+  }
+  return out;
+}
+
 struct Secret {
   std::string name;
   std::string value;
@@ -318,7 +342,7 @@ inline const inlet_magic* magic() {
 #ifdef __GXX_ABI_VERSION
                                 static_cast<uint32_t>(__GXX_ABI_VERSION),
 #else
-                                 0u,
+                                0u,
 #endif
                                 static_cast<uint32_t>(OPENSSL_VERSION_MAJOR),
                                 static_cast<uint32_t>(sizeof(void*))};
