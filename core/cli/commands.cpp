@@ -170,7 +170,8 @@ int serve(const std::vector<std::string>& argv) {
     return 1;
   }
   std::string host = cfg->server.listen.substr(0, cfg->server.listen.rfind(':'));
-  log::info("listening on " + host + ":" + std::to_string(server.port()) + " with " +
+  log::info("listening on " + host + ":" + std::to_string(server.port()) + " (" +
+            std::to_string(server.loops()) + " event loops) with " +
             std::to_string(rt->pipelines.size()) + " pipeline(s); journal " + cfg->journal.path);
 
   int sig = 0;

@@ -219,13 +219,16 @@ bool validIdentifier(const std::string& s) {
 void readServer(Reader& r, const YAML::Node& n, ServerConfig& s) {
   if (!r.isMap(n, "server")) return;
   r.allowOnly(n,
-              {"listen", "max_body_bytes", "threads", "max_queued", "read_timeout",
-               "keepalive_timeout", "max_keepalive_requests", "max_inflight", "shutdown_grace"},
+              {"listen", "max_body_bytes", "threads", "max_connections", "max_header_bytes",
+               "max_headers", "read_timeout", "keepalive_timeout", "max_keepalive_requests",
+               "max_inflight", "shutdown_grace"},
               "server");
   if (auto v = r.str(n, "listen")) s.listen = *v;
   r.bytes(n, "max_body_bytes", s.max_body_bytes);
-  r.integer(n, "threads", s.threads, 2, 4096);
-  r.integer(n, "max_queued", s.max_queued, 1, 1'000'000);
+  r.integer(n, "threads", s.threads, 0, 256);
+  r.integer(n, "max_connections", s.max_connections, 1, 1'000'000);
+  r.bytes(n, "max_header_bytes", s.max_header_bytes);
+  r.integer(n, "max_headers", s.max_headers, 1, 10'000);
   r.duration(n, "read_timeout", s.read_timeout_ms);
   r.duration(n, "keepalive_timeout", s.keepalive_timeout_ms);
   r.integer(n, "max_keepalive_requests", s.max_keepalive_requests, 1, 1'000'000);

@@ -77,6 +77,7 @@ void Delivery::start() {
     Worker* wp = w.get();
     w->thread = std::thread([this, wp] { run(*wp); });
   }
+  waiter_thread_ = std::thread([this] { runWaiters(); });
 }
 
 void Delivery::stop() {
@@ -88,6 +89,7 @@ void Delivery::stop() {
   progressed_.notify_all();
   for (auto& w : workers_)
     if (w->thread.joinable()) w->thread.join();
+  if (waiter_thread_.joinable()) waiter_thread_.join();
 }
 
 void Delivery::notifyCommitted(uint64_t seq) {
@@ -111,26 +113,73 @@ bool Delivery::sleepFor(int64_t ms) {
   return !stopping_;
 }
 
+int Delivery::deliveredState(const std::vector<std::string>& sinks, uint64_t seq) const {
+  int state = 1;
+  for (const auto& w : workers_) {
+    if (std::find(sinks.begin(), sinks.end(), w->setup.name) == sinks.end()) continue;
+    if (std::find(w->dead.begin(), w->dead.end(), seq) != w->dead.end()) return -1;
+    if (w->cursor.load() < seq) state = 0;
+  }
+  return state;
+}
+
 bool Delivery::waitDelivered(const std::vector<std::string>& sinks, uint64_t seq,
                              int64_t timeout_ms) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
-    bool all = true;
-    for (const auto& w : workers_) {
-      if (std::find(sinks.begin(), sinks.end(), w->setup.name) == sinks.end()) continue;
-      if (std::find(w->dead.begin(), w->dead.end(), seq) != w->dead.end()) return false;
-      if (w->cursor.load() < seq) all = false;
+    int state = deliveredState(sinks, seq);
+    if (state != 0) return state > 0;
+    if (stopping_ || progressed_.wait_until(lock, deadline) == std::cv_status::timeout)
+      return deliveredState(sinks, seq) > 0;  // one last look after the deadline
+  }
+}
+
+void Delivery::whenDelivered(std::vector<std::string> sinks, uint64_t seq, int64_t timeout_ms,
+                             std::function<void(bool)> done) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!stopping_ && waiter_thread_.joinable()) {
+      waiters_.push_back(
+          Waiter{std::move(sinks), seq,
+                 std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms),
+                 std::move(done)});
+      done = nullptr;
     }
-    if (all) return true;
-    if (stopping_ || progressed_.wait_until(lock, deadline) == std::cv_status::timeout) {
-      // One last look after the deadline.
-      for (const auto& w : workers_)
-        if (std::find(sinks.begin(), sinks.end(), w->setup.name) != sinks.end() &&
-            w->cursor.load() < seq)
-          return false;
-      return true;
+  }
+  if (done) {
+    done(false);  // not running: the event is durable and is delivered after a restart
+    return;
+  }
+  progressed_.notify_all();
+}
+
+void Delivery::runWaiters() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  std::vector<std::pair<std::function<void(bool)>, bool>> ready;
+  for (;;) {
+    auto now = std::chrono::steady_clock::now();
+    auto next = now + std::chrono::seconds(1);
+    for (size_t i = 0; i < waiters_.size();) {
+      int state = deliveredState(waiters_[i].sinks, waiters_[i].seq);
+      if (state != 0 || stopping_ || waiters_[i].deadline <= now) {
+        ready.emplace_back(std::move(waiters_[i].done), state > 0);
+        waiters_[i] = std::move(waiters_.back());
+        waiters_.pop_back();
+      } else {
+        next = std::min(next, waiters_[i].deadline);
+        ++i;
+      }
     }
+    if (!ready.empty()) {
+      lock.unlock();
+      for (auto& [done, delivered] : ready) done(delivered);
+      ready.clear();
+      lock.lock();
+      continue;
+    }
+    if (stopping_) return;
+    progressed_.wait_until(lock, next);
   }
 }
 

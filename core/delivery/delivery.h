@@ -6,8 +6,10 @@
 #include <inlet/abi.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -53,6 +55,9 @@ class Delivery {
   // Waits until every listed sink has written `seq` (true) or dead-lettered it / timed out
   // (false).
   bool waitDelivered(const std::vector<std::string>& sinks, uint64_t seq, int64_t timeout_ms);
+  // The same without blocking: `done(delivered)` runs once, on Delivery's waiter thread.
+  void whenDelivered(std::vector<std::string> sinks, uint64_t seq, int64_t timeout_ms,
+                     std::function<void(bool)> done);
   // The lowest cursor over all sinks (journal pruning never passes it).
   uint64_t floor() const;
 
@@ -65,8 +70,17 @@ class Delivery {
     std::deque<uint64_t> dead;  // recently dead-lettered seqs (bounded), for waitDelivered
     std::thread thread;
   };
+  struct Waiter {
+    std::vector<std::string> sinks;
+    uint64_t seq;
+    std::chrono::steady_clock::time_point deadline;
+    std::function<void(bool)> done;
+  };
   void run(Worker& w);
+  void runWaiters();
   bool sleepFor(int64_t ms);  // false when stopping
+  // 1: every listed sink has `seq`; -1: one dead-lettered it; 0: not yet. Caller holds mutex_.
+  int deliveredState(const std::vector<std::string>& sinks, uint64_t seq) const;
 
   journal::Journal& journal_;
   std::vector<std::unique_ptr<Worker>> workers_;
@@ -75,6 +89,8 @@ class Delivery {
   std::condition_variable progressed_;  // a cursor moved
   uint64_t committed_ = 0;
   bool stopping_ = false;
+  std::vector<Waiter> waiters_;
+  std::thread waiter_thread_;
 };
 
 }  // namespace inlet::delivery

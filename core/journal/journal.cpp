@@ -103,6 +103,11 @@ void Journal::close() {
   }
   queue_cv_.notify_all();
   if (writer_.joinable()) writer_.join();
+  {
+    std::lock_guard<std::mutex> lock(queue_mutex_);
+    writer_stopped_ = true;
+  }
+  cursors_cv_.notify_all();
 }
 
 size_t Journal::pending() const {
@@ -122,36 +127,53 @@ void Journal::setPruneFloor(std::function<uint64_t()> floor) {
 
 AppendResult Journal::append(const std::string& pipeline, const std::string& claim_key,
                              int64_t window_ms, std::vector<Event> events) {
-  auto sub = std::make_unique<Submission>();
-  sub->pipeline = pipeline;
-  sub->claim_key = claim_key;
-  sub->window_ms = window_ms;
-  sub->events = std::move(events);
-  auto future = sub->done.get_future();
-  {
-    std::lock_guard<std::mutex> lock(queue_mutex_);
-    if (closing_) {
-      AppendResult r;
-      r.error = "the journal is closing";
-      return r;
-    }
-    queued_events_ += sub->events.size();
-    queue_.push_back(std::move(sub));
-  }
-  queue_cv_.notify_one();
+  std::promise<AppendResult> promise;
+  auto future = promise.get_future();
+  appendAsync(pipeline, claim_key, window_ms, std::move(events),
+              [&promise](const AppendResult& r) { promise.set_value(r); });
   // No timeout on purpose: the writer finishes every submission (commit or failure), and a
   // request must never be answered "failed" for an event that then commits.
   return future.get();
 }
 
+void Journal::appendAsync(const std::string& pipeline, const std::string& claim_key,
+                          int64_t window_ms, std::vector<Event> events, Done done) {
+  auto sub = std::make_unique<Submission>();
+  sub->pipeline = pipeline;
+  sub->claim_key = claim_key;
+  sub->window_ms = window_ms;
+  sub->events = std::move(events);
+  sub->done = std::move(done);
+  bool wake = false, closing = false;
+  {
+    std::lock_guard<std::mutex> lock(queue_mutex_);
+    closing = closing_;
+    if (!closing) {
+      queued_events_ += sub->events.size();
+      // The writer only sleeps on an empty queue: one wake-up per group, not per request.
+      wake = queue_.empty();
+      queue_.push_back(std::move(sub));
+    }
+  }
+  if (closing) {
+    AppendResult r;
+    r.error = "the journal is closing";
+    sub->done(r);
+    return;
+  }
+  if (wake) queue_cv_.notify_one();
+}
+
 void Journal::writerLoop() {
   std::vector<std::unique_ptr<Submission>> batch;
+  std::map<std::string, uint64_t> cursors;
   for (;;) {
+    uint64_t generation;
     {
       std::unique_lock<std::mutex> lock(queue_mutex_);
       queue_cv_.wait_for(lock, std::chrono::seconds(1),
-                         [&] { return closing_ || !queue_.empty(); });
-      if (queue_.empty()) {
+                         [&] { return closing_ || !queue_.empty() || !pending_cursors_.empty(); });
+      if (queue_.empty() && pending_cursors_.empty()) {
         if (closing_) return;
         lock.unlock();
         prune();
@@ -165,9 +187,43 @@ void Journal::writerLoop() {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      cursors.swap(pending_cursors_);
+      generation = cursor_generation_;
     }
-    commitBatch(batch);
+    if (batch.empty())
+      writeCursors(cursors);
+    else
+      commitBatch(batch, cursors);
     batch.clear();
+    {
+      std::lock_guard<std::mutex> lock(queue_mutex_);
+      for (const auto& [sink, seq] : cursors) {
+        uint64_t& c = committed_cursors_[sink];
+        c = std::max(c, seq);
+      }
+      cursor_committed_generation_ = generation;
+    }
+    cursors_cv_.notify_all();
+    cursors.clear();
+  }
+}
+
+void Journal::writeCursors(const std::map<std::string, uint64_t>& cursors) {
+  if (cursors.empty()) return;
+  std::lock_guard<std::mutex> lock(db_mutex_);
+  try {
+    db_->exec("BEGIN IMMEDIATE");
+    for (const auto& [sink, seq] : cursors) {
+      set_cursor_.bind(1, sink).bind(2, static_cast<int64_t>(seq));
+      set_cursor_.step();
+      set_cursor_.reset();
+    }
+    db_->exec("COMMIT");
+  } catch (const std::exception& e) {
+    set_cursor_.reset();
+    sqlite3_exec(db_->get(), "ROLLBACK", nullptr, nullptr, nullptr);
+    // Not fatal: the sink sees these events again after a restart.
+    log::warn(std::string("journal: a delivery cursor could not be saved: ") + e.what());
   }
 }
 
@@ -216,7 +272,8 @@ void Journal::appendOne(Submission& sub, AppendResult& res, int64_t now, uint64_
   res.last_seq = sub.events.empty() ? 0 : sub.events.back().seq;
 }
 
-void Journal::commitBatch(std::vector<std::unique_ptr<Submission>>& batch) {
+void Journal::commitBatch(std::vector<std::unique_ptr<Submission>>& batch,
+                          const std::map<std::string, uint64_t>& cursors) {
   std::vector<AppendResult> results(batch.size());
   uint64_t last_seq = 0;
   std::function<void(uint64_t)> listener;
@@ -250,9 +307,15 @@ void Journal::commitBatch(std::vector<std::unique_ptr<Submission>>& batch) {
           res.error = e.what();
         }
       }
+      for (const auto& [sink, seq] : cursors) {
+        set_cursor_.bind(1, sink).bind(2, static_cast<int64_t>(seq));
+        set_cursor_.step();
+        set_cursor_.reset();
+      }
       db_->exec("COMMIT");
     } catch (const std::exception& e) {
       sqlite3_exec(db_->get(), "ROLLBACK", nullptr, nullptr, nullptr);
+      set_cursor_.reset();
       log::error(std::string("journal commit failed: ") + e.what());
       claim_.reset();
       lookup_claim_.reset();
@@ -265,7 +328,7 @@ void Journal::commitBatch(std::vector<std::unique_ptr<Submission>>& batch) {
       last_seq = 0;
     }
   }
-  for (size_t i = 0; i < batch.size(); ++i) batch[i]->done.set_value(results[i]);
+  for (size_t i = 0; i < batch.size(); ++i) batch[i]->done(results[i]);
   if (last_seq && listener) listener(last_seq);
 }
 
@@ -291,23 +354,37 @@ void Journal::prune() {
 }
 
 uint64_t Journal::cursor(const std::string& sink) {
-  std::lock_guard<std::mutex> lock(db_mutex_);
-  get_cursor_.bind(1, sink);
-  uint64_t seq = get_cursor_.step() ? static_cast<uint64_t>(get_cursor_.integer(0)) : 0;
-  get_cursor_.reset();
+  uint64_t seq = 0;
+  {
+    std::lock_guard<std::mutex> lock(db_mutex_);
+    get_cursor_.bind(1, sink);
+    seq = get_cursor_.step() ? static_cast<uint64_t>(get_cursor_.integer(0)) : 0;
+    get_cursor_.reset();
+  }
+  std::lock_guard<std::mutex> lock(queue_mutex_);
+  for (const auto* m : {&pending_cursors_, &committed_cursors_}) {
+    auto it = m->find(sink);
+    if (it != m->end()) seq = std::max(seq, it->second);
+  }
   return seq;
 }
 
 void Journal::setCursor(const std::string& sink, uint64_t seq) {
-  std::lock_guard<std::mutex> lock(db_mutex_);
-  set_cursor_.bind(1, sink).bind(2, static_cast<int64_t>(seq));
-  try {
-    set_cursor_.step();
-  } catch (...) {
-    set_cursor_.reset();
-    throw;
+  bool wake;
+  {
+    std::lock_guard<std::mutex> lock(queue_mutex_);
+    uint64_t& c = pending_cursors_[sink];
+    c = std::max(c, seq);
+    ++cursor_generation_;
+    wake = queue_.empty();
   }
-  set_cursor_.reset();
+  if (wake) queue_cv_.notify_one();
+}
+
+void Journal::flushCursors() {
+  std::unique_lock<std::mutex> lock(queue_mutex_);
+  uint64_t target = cursor_generation_;
+  cursors_cv_.wait(lock, [&] { return cursor_committed_generation_ >= target || writer_stopped_; });
 }
 
 void Journal::deadLetter(const std::string& sink, const std::vector<uint64_t>& seqs, int attempts,

@@ -9,6 +9,7 @@
 #include <deque>
 #include <functional>
 #include <future>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -49,6 +50,12 @@ class Journal {
   // no dedup. All events of one call commit atomically.
   AppendResult append(const std::string& pipeline, const std::string& claim_key, int64_t window_ms,
                       std::vector<Event> events);
+  // The same without blocking: `done` runs exactly once, on the writer thread right after the
+  // commit (or at once on the calling thread when the journal is closing). It must be quick:
+  // the next group commit waits for it.
+  using Done = std::function<void(const AppendResult&)>;
+  void appendAsync(const std::string& pipeline, const std::string& claim_key, int64_t window_ms,
+                   std::vector<Event> events, Done done);
   size_t pending() const;
 
   // Called (from the writer thread) after each commit with the highest committed seq.
@@ -58,7 +65,12 @@ class Journal {
 
   // Delivery bookkeeping (serialised with the writer).
   uint64_t cursor(const std::string& sink);
+  // Cursors never move back. The new value rides on the writer's next transaction (no fsync of
+  // its own competing with acknowledgements); after a crash a sink may see events again from
+  // its last persisted cursor, which every sink absorbs (ids are unique keys downstream).
   void setCursor(const std::string& sink, uint64_t seq);
+  // Waits until every cursor set so far is committed (tests, shutdown).
+  void flushCursors();
   void deadLetter(const std::string& sink, const std::vector<uint64_t>& seqs, int attempts,
                   const std::string& error);
   void removeDeadLetters(const std::string& sink, const std::vector<uint64_t>& seqs);
@@ -73,10 +85,12 @@ class Journal {
     std::string pipeline, claim_key;
     int64_t window_ms = 0;
     std::vector<Event> events;
-    std::promise<AppendResult> done;
+    Done done;
   };
   void writerLoop();
-  void commitBatch(std::vector<std::unique_ptr<Submission>>& batch);
+  void commitBatch(std::vector<std::unique_ptr<Submission>>& batch,
+                   const std::map<std::string, uint64_t>& cursors);
+  void writeCursors(const std::map<std::string, uint64_t>& cursors);
   void appendOne(Submission& sub, AppendResult& result, int64_t now_ms, uint64_t& last_seq);
   void prune();
 
@@ -90,7 +104,12 @@ class Journal {
   std::condition_variable queue_cv_;
   std::deque<std::unique_ptr<Submission>> queue_;
   size_t queued_events_ = 0;
+  std::map<std::string, uint64_t> pending_cursors_;  // set, not yet committed
+  std::map<std::string, uint64_t> committed_cursors_;
+  uint64_t cursor_generation_ = 0, cursor_committed_generation_ = 0;
+  std::condition_variable cursors_cv_;
   bool closing_ = false;
+  bool writer_stopped_ = false;
   std::thread writer_;
   std::function<void(uint64_t)> on_commit_;
   std::function<uint64_t()> prune_floor_;

@@ -102,7 +102,9 @@ const char kFull[] = R"yaml(server:
   listen: 0.0.0.0:9090
   max_body_bytes: 4MiB
   threads: 16
-  max_queued: 100
+  max_connections: 100
+  max_header_bytes: 16KiB
+  max_headers: 50
   read_timeout: 5s
   keepalive_timeout: 1m
   max_keepalive_requests: 50
@@ -180,7 +182,9 @@ TEST(ConfigLoad, FullConfigParsesIntoStructs) {
   EXPECT_EQ(c.server.listen, "0.0.0.0:9090");
   EXPECT_EQ(c.server.max_body_bytes, 4 * 1024 * 1024);
   EXPECT_EQ(c.server.threads, 16);
-  EXPECT_EQ(c.server.max_queued, 100);
+  EXPECT_EQ(c.server.max_connections, 100);
+  EXPECT_EQ(c.server.max_header_bytes, 16 * 1024);
+  EXPECT_EQ(c.server.max_headers, 50);
   EXPECT_EQ(c.server.read_timeout_ms, 5000);
   EXPECT_EQ(c.server.keepalive_timeout_ms, 60000);
   EXPECT_EQ(c.server.max_keepalive_requests, 50);
@@ -298,7 +302,9 @@ TEST(ConfigLoad, DefaultsWhenSectionsAreAbsent) {
   ASSERT_TRUE(r.ok()) << dump(r);
   const Config& c = *r.config;
   EXPECT_EQ(c.server.listen, "127.0.0.1:8080");
-  EXPECT_EQ(c.server.threads, 128);
+  EXPECT_EQ(c.server.threads, 0);  // one event loop per core
+  EXPECT_EQ(c.server.max_connections, 10000);
+  EXPECT_EQ(c.server.max_header_bytes, 32 * 1024);
   EXPECT_EQ(c.journal.path, "data/journal.db");
   EXPECT_EQ(c.plugin_paths, std::vector<std::string>{"build/plugins"});
   EXPECT_EQ(c.log_level, "info");
@@ -364,9 +370,9 @@ TEST(ConfigErrors, WrongType) {
 }
 
 TEST(ConfigErrors, IntegerOutOfRange) {
-  std::string text = minimal("", "server:\n  threads: 1\n");
+  std::string text = minimal("", "server:\n  threads: 1000\n");
   auto r = loadConfigText(text, kFile);
-  expectError(r, "'threads' must be between 2 and 4096", atValue(text, "threads: "));
+  expectError(r, "'threads' must be between 0 and 256", atValue(text, "threads: "));
 }
 
 TEST(ConfigErrors, SectionThatIsNotAMapping) {
