@@ -69,30 +69,60 @@ inline const char* evpName(Digest d) {
   return "SHA256";
 }
 
+namespace detail {
+// One HMAC context per digest and thread, its digest set once: re-keying a context is cheap,
+// while creating one (and the digest lookup EVP_MAC_init does for a "digest" parameter) costs
+// more than the MAC of a typical webhook body.
+class HmacContexts {
+ public:
+  ~HmacContexts() {
+    for (auto* c : ctx_) EVP_MAC_CTX_free(c);
+  }
+  EVP_MAC_CTX* get(Digest d) {
+    auto i = static_cast<size_t>(d);
+    if (i >= kDigests) return nullptr;
+    if (!ctx_[i]) {
+      // Fetched once per process: EVP_MAC_fetch is a provider lookup.
+      static EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+      if (!mac) return nullptr;
+      EVP_MAC_CTX* c = EVP_MAC_CTX_new(mac);
+      if (!c) return nullptr;
+      OSSL_PARAM params[2] = {
+          OSSL_PARAM_construct_utf8_string("digest", const_cast<char*>(evpName(d)), 0),
+          OSSL_PARAM_construct_end()};
+      if (EVP_MAC_CTX_set_params(c, params) != 1) {
+        EVP_MAC_CTX_free(c);
+        return nullptr;
+      }
+      ctx_[i] = c;
+    }
+    return ctx_[i];
+  }
+
+ private:
+  static constexpr size_t kDigests = 8;
+  EVP_MAC_CTX* ctx_[kDigests] = {};
+};
+}  // namespace detail
+
 // HMAC over the concatenation of `parts` (avoids building the message in one buffer).
 template <class... Parts>
 inline std::string hmac(Digest d, std::string_view key, const Parts&... parts) {
-  // Fetched once per process: EVP_MAC_fetch is a provider lookup, too slow for the hot path.
-  static EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-  if (!mac) throw std::runtime_error("HMAC unavailable");
+  thread_local detail::HmacContexts contexts;
+  EVP_MAC_CTX* ctx = contexts.get(d);
+  if (!ctx) throw std::runtime_error("HMAC unavailable");
   unsigned char out[EVP_MAX_MD_SIZE];
   size_t out_len = 0;
-  EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(mac);
-  if (!ctx) throw std::runtime_error("EVP_MAC_CTX_new failed");
-  OSSL_PARAM params[2] = {
-      OSSL_PARAM_construct_utf8_string("digest", const_cast<char*>(evpName(d)), 0),
-      OSSL_PARAM_construct_end()};
   // OpenSSL refuses a NULL key pointer even for an empty key.
   static const unsigned char empty = 0;
   const unsigned char* k =
       key.empty() ? &empty : reinterpret_cast<const unsigned char*>(key.data());
-  bool ok = EVP_MAC_init(ctx, k, key.size(), params) == 1;
+  bool ok = EVP_MAC_init(ctx, k, key.size(), nullptr) == 1;
   ((ok = ok &&
          EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(std::string_view(parts).data()),
                         std::string_view(parts).size()) == 1),
    ...);
   ok = ok && EVP_MAC_final(ctx, out, &out_len, sizeof(out)) == 1;
-  EVP_MAC_CTX_free(ctx);
   if (!ok) throw std::runtime_error("HMAC failed");
   return std::string(reinterpret_cast<char*>(out), out_len);
 }
