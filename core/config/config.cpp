@@ -418,7 +418,8 @@ void readPipeline(Reader& r, const std::string& name, const YAML::Node& key, con
           r.fail(col["name"], "column name must be an identifier");
         static const std::set<std::string> reserved = {
             "id",        "pipeline", "received_at", "provider", "event_type",    "delivery_id",
-            "dedup_key", "headers",  "body",        "data",     "authenticated", "seq"};
+            "dedup_key", "headers",  "body",        "data",     "authenticated", "seq",
+            "body_raw"};
         if (reserved.count(lower(cc.name)))
           r.fail(col["name"], "column name '" + cc.name + "' is reserved");
         if (!cc.name.empty() && !names.insert(lower(cc.name)).second)

@@ -37,6 +37,13 @@ bool transient(int rc) {
          primary == SQLITE_READONLY || primary == SQLITE_PROTOCOL;
 }
 
+// `body` reads the raw bytes from `body_raw`, or from `data` when they are the same bytes (the
+// usual JSON webhook): a body is written once, not twice.
+constexpr const char* kBodyColumn =
+    "body BLOB GENERATED ALWAYS AS (coalesce(body_raw, CAST(data AS BLOB))) VIRTUAL";
+
+bool bodyInData(const sdk::Event& e) { return !e.body.empty() && e.body == e.data_json; }
+
 }  // namespace
 
 SqliteSink::SqliteSink(Options options) : options_(std::move(options)) {}
@@ -89,15 +96,17 @@ void SqliteSink::prepare(const sdk::TableSpec& spec) {
   std::string sql =
       "CREATE TABLE IF NOT EXISTS " + t +
       " (id TEXT PRIMARY KEY, received_at TEXT NOT NULL, pipeline TEXT NOT NULL, provider TEXT, "
-      "event_type TEXT, delivery_id TEXT, dedup_key TEXT, headers TEXT, body BLOB, data TEXT, "
-      "authenticated INTEGER NOT NULL DEFAULT 1";
+      "event_type TEXT, delivery_id TEXT, dedup_key TEXT, headers TEXT, " +
+      std::string(kBodyColumn) +
+      ", data TEXT, authenticated INTEGER NOT NULL DEFAULT 1, body_raw BLOB";
   for (const auto& c : spec.columns) sql += ", " + quoteIdent(c.name) + " " + sqlType(c.type);
   sql += ")";
   exec(sql);
-  // A table created by an older config gains the new typed columns.
+  // A table created by an older config gains the new typed columns. table_xinfo also lists
+  // generated columns.
   std::set<std::string> have;
   sqlite3_stmt* info = nullptr;
-  sqlite3_prepare_v2(db_, ("PRAGMA table_info(" + t + ")").c_str(), -1, &info, nullptr);
+  sqlite3_prepare_v2(db_, ("PRAGMA table_xinfo(" + t + ")").c_str(), -1, &info, nullptr);
   while (info && sqlite3_step(info) == SQLITE_ROW)
     have.insert(reinterpret_cast<const char*>(sqlite3_column_text(info, 1)));
   sqlite3_finalize(info);
@@ -113,20 +122,23 @@ void SqliteSink::prepare(const sdk::TableSpec& spec) {
     sqlite3_finalize(it->second);
     inserts_.erase(it);
   }
-  tables_[spec.table] = spec;
+  tables_[spec.table] = Table{spec, have.count("body_raw") > 0};
 }
 
-sqlite3_stmt* SqliteSink::insertFor(const std::string& table) {
-  if (auto it = inserts_.find(table); it != inserts_.end()) return it->second;
+sqlite3_stmt* SqliteSink::insertFor(const std::string& table, bool& body_raw) {
   auto spec = tables_.find(table);
   if (spec == tables_.end()) throw std::runtime_error("table " + table + " was not prepared");
-  std::string cols =
-      "id, received_at, pipeline, provider, event_type, delivery_id, dedup_key, headers, body, "
-      "data, authenticated";
+  body_raw = spec->second.body_raw;
+  if (auto it = inserts_.find(table); it != inserts_.end()) return it->second;
+  // Tables created before `body_raw` existed store every body in `body`.
+  std::string cols = std::string(
+                         "id, received_at, pipeline, provider, event_type, delivery_id, "
+                         "dedup_key, headers, ") +
+                     (spec->second.body_raw ? "body_raw" : "body") + ", data, authenticated";
   std::string vals =
       "?1, strftime('%Y-%m-%dT%H:%M:%fZ', ?2 / 1000.0, 'unixepoch'), ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
       "?10, ?11";
-  for (const auto& c : spec->second.columns) {
+  for (const auto& c : spec->second.spec.columns) {
     cols += ", " + quoteIdent(c.name);
     std::string path = "'$.\"" + c.name + "\"'";
     // -> keeps JSON values as JSON text; ->> gives SQL scalars for the typed columns.
@@ -161,8 +173,9 @@ sdk::WriteResult SqliteSink::write(const std::vector<sdk::Event>& events, std::s
   }
   for (const auto& e : events) {
     sqlite3_stmt* st = nullptr;
+    bool body_raw = false;
     try {
-      st = insertFor(std::string(e.table));
+      st = insertFor(std::string(e.table), body_raw);
     } catch (const std::exception& ex) {
       sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
       error = ex.what();
@@ -176,7 +189,13 @@ sdk::WriteResult SqliteSink::write(const std::vector<sdk::Event>& events, std::s
     text(st, 6, e.delivery_id);
     text(st, 7, e.dedup_key);
     text(st, 8, e.headers_json);
-    sqlite3_bind_blob64(st, 9, e.body.data() ? e.body.data() : "", e.body.size(), SQLITE_STATIC);
+    // A JSON body is usually byte-identical to `data`: `body` (generated) reads those bytes
+    // back, so they are written once. Old tables without `body_raw` take every body.
+    if (body_raw && bodyInData(e))
+      sqlite3_bind_null(st, 9);
+    else
+      sqlite3_bind_blob64(st, 9, e.body.data() ? e.body.data() : "", e.body.size(),
+                          SQLITE_STATIC);
     text(st, 10, e.data_json);
     sqlite3_bind_int(st, 11, e.authenticated ? 1 : 0);
     text(st, 12, e.columns_json.empty() ? std::string_view("{}") : e.columns_json, false);

@@ -491,7 +491,7 @@ TEST(ConfigErrors, BadDedupKey) {
 }
 
 TEST(ConfigErrors, ReservedColumnName) {
-  for (const char* name : {"id", "data", "headers", "SEQ", "Received_At"}) {
+  for (const char* name : {"id", "data", "headers", "SEQ", "Received_At", "body_raw"}) {
     std::string text =
         minimal(std::string("    columns:\n      - { name: ") + name + ", type: text }\n");
     auto r = loadConfigText(text, kFile);

@@ -105,6 +105,85 @@ TEST(SqliteSink, NewColumnsAreAddedToAnExistingTable) {
   EXPECT_NE(query(tmp.path(), "PRAGMA table_info(t)").find("extra"), std::string::npos);
 }
 
+// Reads one column of one row as raw bytes (BLOB or TEXT), NULL as "<null>".
+std::string bytesOf(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  sqlite3_open(path.c_str(), &db);
+  sqlite3_stmt* st = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  std::string out = "<no row>";
+  if (sqlite3_step(st) == SQLITE_ROW) {
+    if (sqlite3_column_type(st, 0) == SQLITE_NULL) {
+      out = "<null>";
+    } else {
+      auto* p = static_cast<const char*>(sqlite3_column_blob(st, 0));
+      out.assign(p ? p : "", static_cast<size_t>(sqlite3_column_bytes(st, 0)));
+    }
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return out;
+}
+
+TEST(SqliteSink, BodyIsByteExactWhetherOrNotDataHoldsItsBytes) {
+  TempDb tmp;
+  SqliteSink sink({tmp.path(), "full", 1000});
+  sink.prepare({"github", "github_events", {}});
+  std::string err;
+  // JSON body identical to data: stored once, read back through the generated `body`.
+  auto same = event("1", "k1", "{ \"a\" : [1, 2.50, \"\\u00e9\"] }\n");
+  // A body that differs from its data (a split element, a re-encoded document) and a raw body
+  // with no data at all (decode: raw), including NUL and invalid UTF-8 bytes.
+  auto differs = event("2", "k2", R"({"a":1})");
+  differs.body = R"({"a": 1})";
+  static const std::string raw_bytes("\x00\xff\xfe raw\r\n", 9);
+  auto raw = event("3", "k3", "");
+  raw.body = raw_bytes;
+  raw.data_json = {};
+  auto empty = event("4", "k4", "");
+  ASSERT_EQ(sink.write({same, differs, raw, empty}, err), sdk::WriteResult::Ok) << err;
+  auto body = [&](const char* id) {
+    return bytesOf(tmp.path(), std::string("SELECT body FROM github_events WHERE id = '") + id + "'");
+  };
+  EXPECT_EQ(body("1"), std::string(same.body));
+  EXPECT_EQ(body("2"), R"({"a": 1})");
+  EXPECT_EQ(body("3"), raw_bytes);
+  EXPECT_EQ(body("4"), "");
+  EXPECT_EQ(query(tmp.path(), "SELECT typeof(body) FROM github_events ORDER BY id"),
+            "blob\nblob\nblob\nblob\n");
+  // The JSON body's bytes are on disk once: body_raw holds only bodies that differ from data.
+  EXPECT_EQ(query(tmp.path(),
+                  "SELECT id, body_raw IS NULL, json_extract(data, '$.a') FROM github_events "
+                  "ORDER BY id"),
+            "1|1|[1,2.50,\"\\u00e9\"]\n2|0|1\n3|0|NULL\n4|0|NULL\n");
+  EXPECT_EQ(query(tmp.path(), "SELECT json_extract(data, '$.a[2]') FROM github_events WHERE id = '1'"),
+            "é\n");
+}
+
+TEST(SqliteSink, TableFromBeforeBodyRawKeepsItsStoredBody) {
+  TempDb tmp;
+  std::filesystem::create_directories(std::filesystem::path(tmp.path()).parent_path());
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(tmp.path().c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE TABLE t (id TEXT PRIMARY KEY, received_at TEXT NOT NULL, pipeline "
+                         "TEXT NOT NULL, provider TEXT, event_type TEXT, delivery_id TEXT, "
+                         "dedup_key TEXT, headers TEXT, body BLOB, data TEXT, authenticated "
+                         "INTEGER NOT NULL DEFAULT 1)",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  SqliteSink sink({tmp.path(), "full", 1000});
+  sink.prepare({"p", "t", {}});
+  std::string err;
+  auto e = event("1", "k", R"({"a":1})");
+  e.table = "t";
+  ASSERT_EQ(sink.write({e}, err), sdk::WriteResult::Ok) << err;
+  EXPECT_EQ(bytesOf(tmp.path(), "SELECT body FROM t"), R"({"a":1})");
+  EXPECT_EQ(query(tmp.path(), "SELECT count(*) FROM pragma_table_xinfo('t') WHERE name = 'body_raw'"),
+            "0\n");
+}
+
 TEST(SqliteSink, UnpreparedTableIsRetry) {
   TempDb tmp;
   SqliteSink sink({tmp.path(), "full", 1000});
