@@ -4,9 +4,11 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "journal/sqlite.h"
 
 int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
+  inlet::journal::configureSqliteProcess();
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) return inlet::cli::usage(2);
   std::string cmd = args.front();

@@ -10,6 +10,12 @@
 
 namespace inlet::journal {
 
+// Process-wide SQLite settings; call before the first connection is opened (later it is a
+// no-op). Turns off SQLite's memory statistics: with them on, every sqlite3_malloc in the
+// process (journal writer, delivery readers, sink plugins, JSON checks on the event loops) takes
+// one global mutex, the most contended lock under load.
+void configureSqliteProcess();
+
 class SqliteError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
