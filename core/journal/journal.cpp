@@ -57,6 +57,15 @@ Event readEvent(Statement& st) {
   return e;
 }
 
+// WAL size (pages) at which the checkpointer thread is woken (twice SQLite's own
+// wal_autocheckpoint default: fewer copies of pages that every commit rewrites, such as index
+// pages), and the size at which the writer checkpoints itself: under
+// sustained load the checkpointer copies most frames while the writer keeps appending, but the
+// WAL can only start over once a checkpoint has copied every frame, which the writer's own
+// checkpoint between two commits does (cheaply, the rest having been copied already).
+constexpr int kCheckpointPages = 2000;
+constexpr int kWriterCheckpointPages = 4000;
+
 }  // namespace
 
 Journal::Journal(const config::JournalConfig& config) : config_(config) {
@@ -90,7 +99,48 @@ Journal::Journal(const config::JournalConfig& config) : config_(config) {
   remove_dead_ = Statement(d, "DELETE FROM dead_letters WHERE sink = ?1 AND seq = ?2");
   savepoint_ = Statement(d, "SAVEPOINT request");
   release_ = Statement(d, "RELEASE request");
+  sqlite3_wal_hook(d, &Journal::walHook, this);  // replaces SQLite's own autocheckpoint
+  checkpointer_ = std::thread([this] { checkpointLoop(); });
   writer_ = std::thread([this] { writerLoop(); });
+}
+
+int Journal::walHook(void* journal, sqlite3* db, const char* name, int pages) {
+  auto* self = static_cast<Journal*>(journal);
+  if (pages >= kWriterCheckpointPages) {
+    // Busy (the checkpointer is at work) is fine: the next commit tries again.
+    sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  } else if (pages >= kCheckpointPages) {
+    {
+      std::lock_guard<std::mutex> lock(self->checkpoint_mutex_);
+      self->checkpoint_wanted_ = true;
+    }
+    self->checkpoint_cv_.notify_one();
+  }
+  return SQLITE_OK;
+}
+
+void Journal::checkpointLoop() {
+  std::unique_ptr<Database> db;
+  try {
+    db = std::make_unique<Database>(config_.path, false);
+    // The checkpoint fsyncs the WAL before copying and the database after, as SQLite's own.
+    db->exec("PRAGMA synchronous=FULL");
+  } catch (const std::exception& e) {
+    log::warn(std::string("journal: no checkpoint thread, the writer checkpoints: ") + e.what());
+    return;
+  }
+  std::unique_lock<std::mutex> lock(checkpoint_mutex_);
+  for (;;) {
+    checkpoint_cv_.wait(lock, [&] { return checkpoint_wanted_ || checkpoint_stop_; });
+    if (checkpoint_stop_) return;
+    checkpoint_wanted_ = false;
+    lock.unlock();
+    int rc = sqlite3_wal_checkpoint_v2(db->get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                                       nullptr);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+      log::warn(std::string("journal: checkpoint failed: ") + sqlite3_errmsg(db->get()));
+    lock.lock();
+  }
 }
 
 Journal::~Journal() { close(); }
@@ -103,6 +153,12 @@ void Journal::close() {
   }
   queue_cv_.notify_all();
   if (writer_.joinable()) writer_.join();
+  {
+    std::lock_guard<std::mutex> lock(checkpoint_mutex_);
+    checkpoint_stop_ = true;
+  }
+  checkpoint_cv_.notify_all();
+  if (checkpointer_.joinable()) checkpointer_.join();
   {
     std::lock_guard<std::mutex> lock(queue_mutex_);
     writer_stopped_ = true;
@@ -188,6 +244,11 @@ void Journal::writerLoop() {
         queue_.pop_front();
       }
       cursors.swap(pending_cursors_);
+      // Visible to cursor() from now on: in the writer's hands they are in neither map otherwise.
+      for (const auto& [sink, seq] : cursors) {
+        uint64_t& c = taken_cursors_[sink];
+        c = std::max(c, seq);
+      }
       generation = cursor_generation_;
     }
     if (batch.empty())
@@ -197,10 +258,6 @@ void Journal::writerLoop() {
     batch.clear();
     {
       std::lock_guard<std::mutex> lock(queue_mutex_);
-      for (const auto& [sink, seq] : cursors) {
-        uint64_t& c = committed_cursors_[sink];
-        c = std::max(c, seq);
-      }
       cursor_committed_generation_ = generation;
     }
     cursors_cv_.notify_all();
@@ -362,7 +419,7 @@ uint64_t Journal::cursor(const std::string& sink) {
     get_cursor_.reset();
   }
   std::lock_guard<std::mutex> lock(queue_mutex_);
-  for (const auto* m : {&pending_cursors_, &committed_cursors_}) {
+  for (const auto* m : {&pending_cursors_, &taken_cursors_}) {
     auto it = m->find(sink);
     if (it != m->end()) seq = std::max(seq, it->second);
   }

@@ -93,6 +93,10 @@ class Journal {
   void writeCursors(const std::map<std::string, uint64_t>& cursors);
   void appendOne(Submission& sub, AppendResult& result, int64_t now_ms, uint64_t& last_seq);
   void prune();
+  // Checkpoints run on their own thread and connection, so copying WAL pages into the database
+  // (and its fsync) never stalls a group commit; see walHook.
+  static int walHook(void* journal, sqlite3* db, const char* name, int pages);
+  void checkpointLoop();
 
   config::JournalConfig config_;
   std::unique_ptr<Database> db_;
@@ -105,12 +109,17 @@ class Journal {
   std::deque<std::unique_ptr<Submission>> queue_;
   size_t queued_events_ = 0;
   std::map<std::string, uint64_t> pending_cursors_;  // set, not yet committed
-  std::map<std::string, uint64_t> committed_cursors_;
+  std::map<std::string, uint64_t> taken_cursors_;    // taken by the writer (being committed or
+                                                     // committed)
   uint64_t cursor_generation_ = 0, cursor_committed_generation_ = 0;
   std::condition_variable cursors_cv_;
   bool closing_ = false;
   bool writer_stopped_ = false;
   std::thread writer_;
+  std::mutex checkpoint_mutex_;
+  std::condition_variable checkpoint_cv_;
+  bool checkpoint_wanted_ = false, checkpoint_stop_ = false;
+  std::thread checkpointer_;
   std::function<void(uint64_t)> on_commit_;
   std::function<uint64_t()> prune_floor_;
   int64_t last_prune_ms_ = 0;

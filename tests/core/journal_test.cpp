@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <future>
 #include <set>
 #include <string>
@@ -615,3 +616,50 @@ TEST(Journal, OpenFailsLoudly) {
 }
 
 }  // namespace
+
+namespace {
+uintmax_t fileSize(const std::string& path) {
+  std::error_code ec;
+  auto n = std::filesystem::file_size(path, ec);
+  return ec ? 0 : n;
+}
+}  // namespace
+
+TEST(Journal, CheckpointsKeepTheWalBoundedWhileItRuns) {
+  // ~60 MiB of events: the checkpointer thread copies them into the database file while the
+  // journal is open, and the WAL starts over instead of growing with everything written.
+  TempDir dir;
+  Journal j(journalConfig(dir));
+  const std::string body = "{\"pad\":\"" + std::string(4000, 'x') + "\"}";
+  // Four threads append without pause, so the writer commits back to back and a checkpoint
+  // never finds the WAL idle.
+  constexpr int kThreads = 4, kSubmissions = 120, kPerSubmission = 125;
+  std::atomic<uintmax_t> largest_wal{0};
+  std::atomic<int> accepted{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&] {
+      for (int s = 0; s < kSubmissions / kThreads; ++s) {
+        std::vector<Event> events;
+        for (int i = 0; i < kPerSubmission; ++i) events.push_back(event("p", body));
+        if (j.append("p", "", 0, std::move(events)).status == Status::Accepted) ++accepted;
+        uintmax_t wal = fileSize(j.path() + "-wal"), seen = largest_wal.load();
+        while (wal > seen && !largest_wal.compare_exchange_weak(seen, wal)) {
+        }
+      }
+    });
+  for (auto& t : threads) t.join();
+  ASSERT_EQ(accepted.load(), kSubmissions);
+  const uintmax_t written = uintmax_t{kSubmissions} * kPerSubmission * body.size();
+  // Checkpoints ran while the journal was open: most events are in the database file already.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (fileSize(j.path()) < written / 2 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_GE(fileSize(j.path()), written / 2);
+  // The WAL stays near the writer's checkpoint size (4000 pages) plus one group commit, far
+  // below what was written.
+  EXPECT_LT(largest_wal, written / 2) << "the WAL grew with the data: it never started over";
+  EXPECT_EQ(j.maxSeq(), uint64_t{kSubmissions} * kPerSubmission);
+  j.close();
+  EXPECT_EQ(all(j.path()).size(), size_t{kSubmissions} * kPerSubmission);
+}
