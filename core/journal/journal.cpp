@@ -135,8 +135,8 @@ void Journal::checkpointLoop() {
     if (checkpoint_stop_) return;
     checkpoint_wanted_ = false;
     lock.unlock();
-    int rc = sqlite3_wal_checkpoint_v2(db->get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
-                                       nullptr);
+    int rc =
+        sqlite3_wal_checkpoint_v2(db->get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     if (rc != SQLITE_OK && rc != SQLITE_BUSY)
       log::warn(std::string("journal: checkpoint failed: ") + sqlite3_errmsg(db->get()));
     lock.lock();
@@ -265,16 +265,20 @@ void Journal::writerLoop() {
   }
 }
 
+void Journal::saveCursors(const std::map<std::string, uint64_t>& cursors) {
+  for (const auto& [sink, seq] : cursors) {
+    set_cursor_.bind(1, sink).bind(2, static_cast<int64_t>(seq));
+    set_cursor_.step();
+    set_cursor_.reset();
+  }
+}
+
 void Journal::writeCursors(const std::map<std::string, uint64_t>& cursors) {
   if (cursors.empty()) return;
   std::lock_guard<std::mutex> lock(db_mutex_);
   try {
     db_->exec("BEGIN IMMEDIATE");
-    for (const auto& [sink, seq] : cursors) {
-      set_cursor_.bind(1, sink).bind(2, static_cast<int64_t>(seq));
-      set_cursor_.step();
-      set_cursor_.reset();
-    }
+    saveCursors(cursors);
     db_->exec("COMMIT");
   } catch (const std::exception& e) {
     set_cursor_.reset();
@@ -364,11 +368,7 @@ void Journal::commitBatch(std::vector<std::unique_ptr<Submission>>& batch,
           res.error = e.what();
         }
       }
-      for (const auto& [sink, seq] : cursors) {
-        set_cursor_.bind(1, sink).bind(2, static_cast<int64_t>(seq));
-        set_cursor_.step();
-        set_cursor_.reset();
-      }
+      saveCursors(cursors);
       db_->exec("COMMIT");
     } catch (const std::exception& e) {
       sqlite3_exec(db_->get(), "ROLLBACK", nullptr, nullptr, nullptr);

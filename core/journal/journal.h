@@ -90,7 +90,8 @@ class Journal {
   void writerLoop();
   void commitBatch(std::vector<std::unique_ptr<Submission>>& batch,
                    const std::map<std::string, uint64_t>& cursors);
-  void writeCursors(const std::map<std::string, uint64_t>& cursors);
+  void writeCursors(const std::map<std::string, uint64_t>& cursors);  // in a transaction of its own
+  void saveCursors(const std::map<std::string, uint64_t>& cursors);   // in the open transaction
   void appendOne(Submission& sub, AppendResult& result, int64_t now_ms, uint64_t& last_seq);
   void prune();
   // Checkpoints run on their own thread and connection, so copying WAL pages into the database

@@ -4,7 +4,6 @@ namespace inlet::journal {
 
 void configureSqliteProcess() { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); }
 
-
 Statement::Statement(sqlite3* db, const char* sql) {
   if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr) != SQLITE_OK)
     throw SqliteError(std::string("cannot prepare statement: ") + sqlite3_errmsg(db));

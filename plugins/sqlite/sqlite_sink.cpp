@@ -194,8 +194,7 @@ sdk::WriteResult SqliteSink::write(const std::vector<sdk::Event>& events, std::s
     if (body_raw && bodyInData(e))
       sqlite3_bind_null(st, 9);
     else
-      sqlite3_bind_blob64(st, 9, e.body.data() ? e.body.data() : "", e.body.size(),
-                          SQLITE_STATIC);
+      sqlite3_bind_blob64(st, 9, e.body.data() ? e.body.data() : "", e.body.size(), SQLITE_STATIC);
     text(st, 10, e.data_json);
     sqlite3_bind_int(st, 11, e.authenticated ? 1 : 0);
     text(st, 12, e.columns_json.empty() ? std::string_view("{}") : e.columns_json, false);

@@ -21,22 +21,46 @@ struct TempDb {
   std::string path() const { return (dir / "sub" / "store.db").string(); }
 };
 
-std::string query(const std::string& path, const std::string& sql) {
+// Runs `sql` on its own connection and hands each result row to `row`.
+template <class Row>
+void eachRow(const std::string& path, const std::string& sql, Row row) {
   sqlite3* db = nullptr;
   sqlite3_open(path.c_str(), &db);
   sqlite3_stmt* st = nullptr;
   EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  while (sqlite3_step(st) == SQLITE_ROW) row(st);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+}
+
+// All rows as text, columns joined with "|", NULL as "NULL".
+std::string query(const std::string& path, const std::string& sql) {
   std::string out;
-  while (sqlite3_step(st) == SQLITE_ROW) {
+  eachRow(path, sql, [&](sqlite3_stmt* st) {
     for (int i = 0; i < sqlite3_column_count(st); ++i) {
       if (i) out += "|";
       auto* t = sqlite3_column_text(st, i);
       out += t ? reinterpret_cast<const char*>(t) : "NULL";
     }
     out += "\n";
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(db);
+  });
+  return out;
+}
+
+// The first column of the first row as raw bytes (BLOB or TEXT), NULL as "<null>".
+std::string bytesOf(const std::string& path, const std::string& sql) {
+  std::string out = "<no row>";
+  bool first = true;
+  eachRow(path, sql, [&](sqlite3_stmt* st) {
+    if (!first) return;
+    first = false;
+    if (sqlite3_column_type(st, 0) == SQLITE_NULL) {
+      out = "<null>";
+    } else {
+      auto* p = static_cast<const char*>(sqlite3_column_blob(st, 0));
+      out.assign(p ? p : "", static_cast<size_t>(sqlite3_column_bytes(st, 0)));
+    }
+  });
   return out;
 }
 
@@ -105,26 +129,6 @@ TEST(SqliteSink, NewColumnsAreAddedToAnExistingTable) {
   EXPECT_NE(query(tmp.path(), "PRAGMA table_info(t)").find("extra"), std::string::npos);
 }
 
-// Reads one column of one row as raw bytes (BLOB or TEXT), NULL as "<null>".
-std::string bytesOf(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  sqlite3_open(path.c_str(), &db);
-  sqlite3_stmt* st = nullptr;
-  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
-  std::string out = "<no row>";
-  if (sqlite3_step(st) == SQLITE_ROW) {
-    if (sqlite3_column_type(st, 0) == SQLITE_NULL) {
-      out = "<null>";
-    } else {
-      auto* p = static_cast<const char*>(sqlite3_column_blob(st, 0));
-      out.assign(p ? p : "", static_cast<size_t>(sqlite3_column_bytes(st, 0)));
-    }
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return out;
-}
-
 TEST(SqliteSink, BodyIsByteExactWhetherOrNotDataHoldsItsBytes) {
   TempDb tmp;
   SqliteSink sink({tmp.path(), "full", 1000});
@@ -143,7 +147,8 @@ TEST(SqliteSink, BodyIsByteExactWhetherOrNotDataHoldsItsBytes) {
   auto empty = event("4", "k4", "");
   ASSERT_EQ(sink.write({same, differs, raw, empty}, err), sdk::WriteResult::Ok) << err;
   auto body = [&](const char* id) {
-    return bytesOf(tmp.path(), std::string("SELECT body FROM github_events WHERE id = '") + id + "'");
+    return bytesOf(tmp.path(),
+                   std::string("SELECT body FROM github_events WHERE id = '") + id + "'");
   };
   EXPECT_EQ(body("1"), std::string(same.body));
   EXPECT_EQ(body("2"), R"({"a": 1})");
@@ -156,8 +161,9 @@ TEST(SqliteSink, BodyIsByteExactWhetherOrNotDataHoldsItsBytes) {
                   "SELECT id, body_raw IS NULL, json_extract(data, '$.a') FROM github_events "
                   "ORDER BY id"),
             "1|1|[1,2.50,\"\\u00e9\"]\n2|0|1\n3|0|NULL\n4|0|NULL\n");
-  EXPECT_EQ(query(tmp.path(), "SELECT json_extract(data, '$.a[2]') FROM github_events WHERE id = '1'"),
-            "é\n");
+  EXPECT_EQ(
+      query(tmp.path(), "SELECT json_extract(data, '$.a[2]') FROM github_events WHERE id = '1'"),
+      "é\n");
 }
 
 TEST(SqliteSink, TableFromBeforeBodyRawKeepsItsStoredBody) {
@@ -180,8 +186,9 @@ TEST(SqliteSink, TableFromBeforeBodyRawKeepsItsStoredBody) {
   e.table = "t";
   ASSERT_EQ(sink.write({e}, err), sdk::WriteResult::Ok) << err;
   EXPECT_EQ(bytesOf(tmp.path(), "SELECT body FROM t"), R"({"a":1})");
-  EXPECT_EQ(query(tmp.path(), "SELECT count(*) FROM pragma_table_xinfo('t') WHERE name = 'body_raw'"),
-            "0\n");
+  EXPECT_EQ(
+      query(tmp.path(), "SELECT count(*) FROM pragma_table_xinfo('t') WHERE name = 'body_raw'"),
+      "0\n");
 }
 
 TEST(SqliteSink, UnpreparedTableIsRetry) {
