@@ -7,7 +7,7 @@ set -euo pipefail
 
 packages=(build-essential cmake ccache pkg-config
           libpoco-dev libyaml-cpp-dev libboost-dev libssl-dev libsqlite3-dev sqlite3 libpq-dev librdkafka-dev
-          curl openssl)
+          curl openssl ca-certificates)
 for arg in "$@"; do
   case "$arg" in
     --test) packages+=(libgtest-dev libgmock-dev postgresql clang libclang-rt-14-dev) ;;

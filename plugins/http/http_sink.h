@@ -2,6 +2,7 @@
 // with the original content-type and an Idempotency-Key so the receiver can drop re-sends.
 #pragma once
 
+#include <Poco/Net/Context.h>
 #include <Poco/Net/HTTPClientSession.h>
 #include <inlet/sdk.h>
 
@@ -16,12 +17,14 @@ namespace inlet::sinks {
 class HttpSink : public sdk::Sink {
  public:
   struct Options {
-    std::string url;                             // http://host[:port]/path[?query]
-    int64_t timeout_ms = 10'000;                 // connect, send and receive, each
+    std::string url;              // http(s)://host[:port]/path[?query]
+    std::string ca_file;          // https: PEM file of the CAs to trust instead of the system's
+    int64_t timeout_ms = 10'000;  // connect, send and receive, each
     std::map<std::string, std::string> headers;  // extra static headers on every request
   };
 
   HttpSink(Options options, sdk::Host host);
+  ~HttpSink() override;
   static std::unique_ptr<HttpSink> create(const sdk::Config& config,
                                           const std::vector<sdk::Secret>& secrets,
                                           const sdk::Host& host);
@@ -39,7 +42,8 @@ class HttpSink : public sdk::Sink {
   sdk::Host host_;
   std::string host_name_;
   uint16_t port_ = 80;
-  std::string target_;  // path?query
+  Poco::Net::Context::Ptr tls_;  // set for https: peer chain and host name are verified
+  std::string target_;           // path?query
   std::unique_ptr<Poco::Net::HTTPClientSession> session_;
   bool reused_ = false;  // the session has already carried a request
 };

@@ -5,13 +5,17 @@
 #include <Poco/Net/HTTPServer.h>
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/Net/SecureServerSocket.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/StreamCopier.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <deque>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -30,8 +34,12 @@ struct Recorded {
 // status the test queued (200 once the queue is empty), optionally after a delay.
 class Downstream {
  public:
-  explicit Downstream(int keep_alive_ms = 10'000)
-      : socket_(Poco::Net::SocketAddress("127.0.0.1", 0)) {
+  // With `tls`, the server speaks HTTPS with that context's certificate.
+  explicit Downstream(int keep_alive_ms = 10'000, Poco::Net::Context::Ptr tls = nullptr)
+      : socket_(
+            tls ? Poco::Net::SecureServerSocket(Poco::Net::SocketAddress("127.0.0.1", 0), 64, tls)
+                : Poco::Net::ServerSocket(Poco::Net::SocketAddress("127.0.0.1", 0))),
+        scheme_(tls ? "https" : "http") {
     auto params = new Poco::Net::HTTPServerParams;
     params->setKeepAlive(true);
     params->setKeepAliveTimeout(Poco::Timespan(keep_alive_ms * 1000));
@@ -40,8 +48,9 @@ class Downstream {
   }
   ~Downstream() { server_->stopAll(true); }
 
-  std::string url(const std::string& path = "/hook?x=1") const {
-    return "http://127.0.0.1:" + std::to_string(socket_.address().port()) + path;
+  std::string url(const std::string& path = "/hook?x=1",
+                  const std::string& host = "127.0.0.1") const {
+    return scheme_ + "://" + host + ":" + std::to_string(socket_.address().port()) + path;
   }
   void answer(int status) {
     std::lock_guard lock(mu_);
@@ -100,6 +109,7 @@ class Downstream {
   };
 
   Poco::Net::ServerSocket socket_;
+  std::string scheme_;
   std::unique_ptr<Poco::Net::HTTPServer> server_;
   std::mutex mu_;
   std::deque<int> statuses_;
@@ -262,12 +272,117 @@ TEST(HttpSink, StaleKeepAliveConnectionIsReopened) {
   EXPECT_EQ(reqs[1].headers["x-inlet-event-id"], "id-2");
 }
 
+// A throw-away CA and two server certificates it signs (made with the openssl CLI): one for
+// "localhost", one for a name the tests never connect to.
+class TestPki {
+ public:
+  TestPki() {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("inlet-http-sink-pki-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+    run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
+        "-subj /CN=inlet-test-ca -keyout ca.key -out ca.pem");
+    issue("localhost");
+    issue("elsewhere.invalid");
+    // A CA that signed nothing here: trusting only it must fail every handshake.
+    run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
+        "-subj /CN=other-ca -keyout other-ca.key -out other-ca.pem");
+  }
+  ~TestPki() { std::filesystem::remove_all(dir_); }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  // A server context presenting the certificate issued for `host`.
+  Poco::Net::Context::Ptr serverContext(const std::string& host) const {
+    return new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE, path(host + ".key"),
+                                  path(host + ".pem"), "", Poco::Net::Context::VERIFY_NONE);
+  }
+
+ private:
+  void run(const std::string& cmd) const {
+    std::string full = "cd '" + dir_.string() + "' && " + cmd + " >/dev/null 2>&1";
+    if (std::system(full.c_str()) != 0) throw std::runtime_error("failed: " + cmd);
+  }
+  void issue(const std::string& host) const {
+    std::ofstream(dir_ / (host + ".ext")) << "subjectAltName=DNS:" << host << "\n";
+    run("openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=" + host +
+        " -keyout " + host + ".key -out " + host + ".csr");
+    run("openssl x509 -req -in " + host + ".csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 " +
+        "-extfile " + host + ".ext -out " + host + ".pem");
+  }
+  std::filesystem::path dir_;
+};
+
+HttpSink makeTls(const std::string& url, const std::string& ca_file) {
+  HttpSink::Options o;
+  o.url = url;
+  o.ca_file = ca_file;
+  o.timeout_ms = 5000;
+  return HttpSink(o, inlet::sdk::Host());
+}
+
+TEST(HttpSink, HttpsDeliversToAServerTheCaVouchesFor) {
+  TestPki pki;
+  Downstream d(10'000, pki.serverContext("localhost"));
+  auto sink = makeTls(d.url("/hook?x=1", "localhost"), pki.path("ca.pem"));
+  std::string error;
+  ASSERT_EQ(sink.write({event("id-1", "stripe:evt_1", R"({"a":1})"),
+                        event("id-2", "stripe:evt_2", R"({"b":2})")},
+                       error),
+            WriteResult::Ok)
+      << error;
+  auto reqs = d.requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_EQ(reqs[0].body, R"({"a":1})");
+  EXPECT_EQ(reqs[0].uri, "/hook?x=1");
+  EXPECT_EQ(reqs[1].headers["idempotency-key"], "stripe:evt_2");
+}
+
+TEST(HttpSink, HttpsRefusesAnUntrustedOrMisnamedCertificate) {
+  TestPki pki;
+  std::string error;
+  {
+    // Signed by a CA the sink was not told to trust (and not in the system store either).
+    Downstream d(10'000, pki.serverContext("localhost"));
+    auto sink = makeTls(d.url("/", "localhost"), pki.path("other-ca.pem"));
+    EXPECT_EQ(sink.write({event("id-1", "", "{}")}, error), WriteResult::Retry);
+    EXPECT_NE(error.find("cannot deliver"), std::string::npos) << error;
+    auto system_only = makeTls(d.url("/", "localhost"), "");
+    error.clear();
+    EXPECT_EQ(system_only.write({event("id-1", "", "{}")}, error), WriteResult::Retry);
+    EXPECT_FALSE(error.empty());
+    EXPECT_TRUE(d.requests().empty());
+  }
+  {
+    // A trusted CA, but the certificate names another host: loopback is not exempt.
+    Downstream d(10'000, pki.serverContext("elsewhere.invalid"));
+    auto sink = makeTls(d.url("/", "localhost"), pki.path("ca.pem"));
+    error.clear();
+    EXPECT_EQ(sink.write({event("id-1", "", "{}")}, error), WriteResult::Retry);
+    EXPECT_FALSE(error.empty());
+    EXPECT_TRUE(d.requests().empty());
+  }
+}
+
+TEST(HttpSink, PlainHttpServerBehindAnHttpsUrlIsRetry) {
+  TestPki pki;
+  Downstream d;  // plain HTTP
+  auto sink = makeTls(d.url("/", "localhost").replace(0, 4, "https"), pki.path("ca.pem"));
+  std::string error;
+  EXPECT_EQ(sink.write({event("id-1", "", "{}")}, error), WriteResult::Retry);
+  EXPECT_FALSE(error.empty());
+}
+
 TEST(HttpSink, CreateValidatesOptions) {
   inlet::sdk::Host host;
   using inlet::sdk::Config;
   EXPECT_THROW(HttpSink::create(Config::parse("{}"), {}, host), std::invalid_argument);
-  EXPECT_THROW(HttpSink::create(Config::parse(R"({"url":"https://example.com/"})"), {}, host),
+  EXPECT_THROW(
+      HttpSink::create(Config::parse(R"({"url":"https://example.com/","ca_file":"/no/such.pem"})"),
+                       {}, host),
+      std::invalid_argument);
+  EXPECT_THROW(HttpSink::create(
+                   Config::parse(R"({"url":"http://example.com/","ca_file":"/x.pem"})"), {}, host),
                std::invalid_argument);
+  EXPECT_TRUE(HttpSink::create(Config::parse(R"({"url":"https://example.com/"})"), {}, host));
   EXPECT_THROW(HttpSink::create(Config::parse(R"({"url":"ftp://x/"})"), {}, host),
                std::invalid_argument);
   auto ok = HttpSink::create(
