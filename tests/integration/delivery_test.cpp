@@ -1,17 +1,19 @@
 // Delivery from the journal to real downstream systems, under faults: a PostgreSQL server the
 // test starts and stops, kill -9 of Inlet mid-delivery, two instances sharing one database, a
-// downstream HTTP service that refuses events (dead letters, replay), and Kafka's wire protocol
-// (librdkafka's mock cluster).
+// downstream HTTP service that refuses events (dead letters, replay), an HTTPS receiver whose
+// certificate the sink must verify, and Kafka's wire protocol (librdkafka's mock cluster).
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServer.h>
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/Net/SecureServerSocket.h>
 #include <Poco/Net/ServerSocket.h>
 #include <gtest/gtest.h>
 #include <inlet/testing/kafka.h>
 #include <inlet/testing/postgres.h>
 #include <inlet/testing/server.h>
+#include <inlet/testing/tls.h>
 
 #include <atomic>
 #include <mutex>
@@ -167,11 +169,13 @@ TEST(Postgres, AckDeliveredWaitsForTheDatabaseOrAnswers202) {
   EXPECT_EQ(waitForScalar(pg, "SELECT count(*) FROM github_events", "2"), "2");
 }
 
-// A downstream service whose answer the test controls.
+// A downstream service whose answer the test controls; HTTPS with `tls`.
 class Downstream {
  public:
-  Downstream() {
-    Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0));
+  explicit Downstream(Poco::Net::Context::Ptr tls = nullptr) {
+    Poco::Net::SocketAddress any("127.0.0.1", 0);
+    Poco::Net::ServerSocket socket =
+        tls ? Poco::Net::SecureServerSocket(any, 64, tls) : Poco::Net::ServerSocket(any);
     port_ = socket.address().port();
     server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(*this), socket,
                                                       new Poco::Net::HTTPServerParams);
@@ -277,6 +281,50 @@ TEST(Http, TransientFailuresAreRetriedUntilTheServiceRecovers) {
   ASSERT_EQ(down.received().size(), 1u);
   EXPECT_EQ(down.received()[0], "{\"n\":1}");
   EXPECT_EQ(sqlite(dir.str("journal.db"), "SELECT count(*) FROM dead_letters"), "0\n");
+}
+
+std::string httpsSinkConfig(const TempDir& dir, uint16_t port, const std::string& ca_file) {
+  return baseConfig(dir) +
+         "  out:\n    type: http\n    url: https://localhost:" + std::to_string(port) +
+         "/in\n    ca_file: " + ca_file +
+         "\n    retry: { max_attempts: 2, initial_backoff: 20ms, max_backoff: 50ms }\n"
+         "secrets:\n  gh: { value: " +
+         kSecret +
+         " }\n"
+         "pipelines:\n  github:\n    auth: { provider: github, secrets: [gh] }\n    sinks: [out]\n";
+}
+
+TEST(Http, HttpsSinkDeliversOnlyToAVerifiedReceiver) {
+  TestPki pki({"localhost"});
+  Downstream down(pki.serverContext("localhost"));
+  {
+    TempDir dir;
+    InletServer inlet(dir, httpsSinkConfig(dir, down.port(), pki.caFile()));
+    std::string error;
+    ASSERT_TRUE(inlet.start(&error)) << error;
+    ASSERT_EQ(send(inlet.port(), 1, "tls-1").status, 200);
+    ASSERT_EQ(send(inlet.port(), 2, "tls-2").status, 200);
+    for (int i = 0; i < 400 && down.received().size() < 2; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    ASSERT_EQ(down.received().size(), 2u);
+    EXPECT_EQ(down.received()[0], "{\"n\":1}");
+    EXPECT_EQ(down.received()[1], "{\"n\":2}");
+  }
+  {
+    // The same receiver, but the sink trusts another CA: nothing is sent in clear or to an
+    // unverified peer; the events end in dead letters, still in the journal for a replay.
+    TempDir dir;
+    InletServer inlet(dir, httpsSinkConfig(dir, down.port(), pki.otherCaFile()));
+    std::string error;
+    ASSERT_TRUE(inlet.start(&error)) << error;
+    ASSERT_EQ(send(inlet.port(), 3, "tls-3").status, 200);
+    EXPECT_EQ(waitForQuery(dir.str("journal.db"),
+                           "SELECT count(*) FROM dead_letters WHERE sink = 'out' AND error LIKE "
+                           "'%certificate verify failed%'",
+                           "1\n"),
+              "1\n");
+    EXPECT_EQ(down.received().size(), 2u);
+  }
 }
 
 TEST(Kafka, EventsReachTheTopicKeyedByTheDedupKey) {

@@ -9,19 +9,18 @@
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/StreamCopier.h>
 #include <gtest/gtest.h>
+#include <inlet/testing/tls.h>
 
 #include <atomic>
 #include <chrono>
-#include <cstdlib>
 #include <deque>
-#include <filesystem>
-#include <fstream>
 #include <map>
 #include <mutex>
 #include <thread>
 
 using inlet::sdk::WriteResult;
 using inlet::sinks::HttpSink;
+using inlet::testing::TestPki;
 
 namespace {
 
@@ -272,45 +271,6 @@ TEST(HttpSink, StaleKeepAliveConnectionIsReopened) {
   EXPECT_EQ(reqs[1].headers["x-inlet-event-id"], "id-2");
 }
 
-// A throw-away CA and two server certificates it signs (made with the openssl CLI): one for
-// "localhost", one for a name the tests never connect to.
-class TestPki {
- public:
-  TestPki() {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("inlet-http-sink-pki-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir_);
-    run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
-        "-subj /CN=inlet-test-ca -keyout ca.key -out ca.pem");
-    issue("localhost");
-    issue("elsewhere.invalid");
-    // A CA that signed nothing here: trusting only it must fail every handshake.
-    run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
-        "-subj /CN=other-ca -keyout other-ca.key -out other-ca.pem");
-  }
-  ~TestPki() { std::filesystem::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  // A server context presenting the certificate issued for `host`.
-  Poco::Net::Context::Ptr serverContext(const std::string& host) const {
-    return new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE, path(host + ".key"),
-                                  path(host + ".pem"), "", Poco::Net::Context::VERIFY_NONE);
-  }
-
- private:
-  void run(const std::string& cmd) const {
-    std::string full = "cd '" + dir_.string() + "' && " + cmd + " >/dev/null 2>&1";
-    if (std::system(full.c_str()) != 0) throw std::runtime_error("failed: " + cmd);
-  }
-  void issue(const std::string& host) const {
-    std::ofstream(dir_ / (host + ".ext")) << "subjectAltName=DNS:" << host << "\n";
-    run("openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=" + host +
-        " -keyout " + host + ".key -out " + host + ".csr");
-    run("openssl x509 -req -in " + host + ".csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 " +
-        "-extfile " + host + ".ext -out " + host + ".pem");
-  }
-  std::filesystem::path dir_;
-};
-
 HttpSink makeTls(const std::string& url, const std::string& ca_file) {
   HttpSink::Options o;
   o.url = url;
@@ -320,9 +280,9 @@ HttpSink makeTls(const std::string& url, const std::string& ca_file) {
 }
 
 TEST(HttpSink, HttpsDeliversToAServerTheCaVouchesFor) {
-  TestPki pki;
+  TestPki pki({"localhost", "elsewhere.invalid"});
   Downstream d(10'000, pki.serverContext("localhost"));
-  auto sink = makeTls(d.url("/hook?x=1", "localhost"), pki.path("ca.pem"));
+  auto sink = makeTls(d.url("/hook?x=1", "localhost"), pki.caFile());
   std::string error;
   ASSERT_EQ(sink.write({event("id-1", "stripe:evt_1", R"({"a":1})"),
                         event("id-2", "stripe:evt_2", R"({"b":2})")},
@@ -337,12 +297,12 @@ TEST(HttpSink, HttpsDeliversToAServerTheCaVouchesFor) {
 }
 
 TEST(HttpSink, HttpsRefusesAnUntrustedOrMisnamedCertificate) {
-  TestPki pki;
+  TestPki pki({"localhost", "elsewhere.invalid"});
   std::string error;
   {
     // Signed by a CA the sink was not told to trust (and not in the system store either).
     Downstream d(10'000, pki.serverContext("localhost"));
-    auto sink = makeTls(d.url("/", "localhost"), pki.path("other-ca.pem"));
+    auto sink = makeTls(d.url("/", "localhost"), pki.otherCaFile());
     EXPECT_EQ(sink.write({event("id-1", "", "{}")}, error), WriteResult::Retry);
     EXPECT_NE(error.find("cannot deliver"), std::string::npos) << error;
     auto system_only = makeTls(d.url("/", "localhost"), "");
@@ -354,7 +314,7 @@ TEST(HttpSink, HttpsRefusesAnUntrustedOrMisnamedCertificate) {
   {
     // A trusted CA, but the certificate names another host: loopback is not exempt.
     Downstream d(10'000, pki.serverContext("elsewhere.invalid"));
-    auto sink = makeTls(d.url("/", "localhost"), pki.path("ca.pem"));
+    auto sink = makeTls(d.url("/", "localhost"), pki.caFile());
     error.clear();
     EXPECT_EQ(sink.write({event("id-1", "", "{}")}, error), WriteResult::Retry);
     EXPECT_FALSE(error.empty());
@@ -363,9 +323,9 @@ TEST(HttpSink, HttpsRefusesAnUntrustedOrMisnamedCertificate) {
 }
 
 TEST(HttpSink, PlainHttpServerBehindAnHttpsUrlIsRetry) {
-  TestPki pki;
+  TestPki pki({"localhost", "elsewhere.invalid"});
   Downstream d;  // plain HTTP
-  auto sink = makeTls(d.url("/", "localhost").replace(0, 4, "https"), pki.path("ca.pem"));
+  auto sink = makeTls(d.url("/", "localhost").replace(0, 4, "https"), pki.caFile());
   std::string error;
   EXPECT_EQ(sink.write({event("id-1", "", "{}")}, error), WriteResult::Retry);
   EXPECT_FALSE(error.empty());
