@@ -76,7 +76,17 @@ bool KafkaSink::validTopic(const std::string& topic) {
 }
 
 KafkaSink::KafkaSink(Options options, sdk::Host host) : options_(std::move(options)), host_(host) {
-  createProducer();
+  // Every property is checked now (librdkafka checks some only when a producer is made, e.g.
+  // idempotence against acks), on a producer that knows no broker and so contacts nothing: the
+  // real producer is made on the first write(). `inlet check` creates sinks too.
+  rd_kafka_conf_t* conf = makeConf(false);
+  char err[512];
+  rd_kafka_t* probe = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (!probe) {
+    rd_kafka_conf_destroy(conf);
+    throw std::invalid_argument(std::string("kafka sink: invalid producer settings: ") + err);
+  }
+  rd_kafka_destroy(probe);
 }
 
 KafkaSink::~KafkaSink() { destroyProducer(); }
@@ -103,7 +113,7 @@ std::unique_ptr<KafkaSink> KafkaSink::create(const sdk::Config& config,
   return std::make_unique<KafkaSink>(std::move(o), host);
 }
 
-void KafkaSink::createProducer() {
+rd_kafka_conf_t* KafkaSink::makeConf(bool with_brokers) const {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   char err[512];
   auto set = [&](const std::string& key, const std::string& value) {
@@ -112,7 +122,7 @@ void KafkaSink::createProducer() {
       throw std::invalid_argument("kafka sink: " + key + ": " + err);
     }
   };
-  if (!options_.brokers.empty()) set("bootstrap.servers", options_.brokers);
+  if (with_brokers && !options_.brokers.empty()) set("bootstrap.servers", options_.brokers);
   // Exactly-once per partition within a producer session (no duplicates from librdkafka's own
   // retries, no reordering), and a report only once every in-sync replica has the message.
   set("enable.idempotence", "true");
@@ -120,7 +130,18 @@ void KafkaSink::createProducer() {
   // A message that cannot be delivered reports failure before write() stops waiting.
   set("message.timeout.ms", std::to_string(options_.timeout_ms));
   set("client.id", "inlet");
-  for (const auto& [key, value] : options_.properties) set(key, value);
+  for (const auto& [key, value] : options_.properties) {
+    if (!with_brokers && (key == "bootstrap.servers" || key == "metadata.broker.list" ||
+                          key.rfind("test.mock.", 0) == 0))
+      continue;
+    set(key, value);
+  }
+  return conf;
+}
+
+void KafkaSink::createProducer() {
+  rd_kafka_conf_t* conf = makeConf(true);
+  char err[512];
   rd_kafka_conf_set_opaque(conf, this);
   rd_kafka_conf_set_dr_msg_cb(conf, &KafkaSink::onDelivery);
   rd_kafka_conf_set_log_cb(conf,

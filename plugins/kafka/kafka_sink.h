@@ -13,6 +13,7 @@
 
 struct rd_kafka_s;
 struct rd_kafka_message_s;
+struct rd_kafka_conf_s;
 
 namespace inlet::sinks {
 
@@ -39,6 +40,9 @@ class KafkaSink : public sdk::Sink {
   static bool validTopic(const std::string& topic);
 
  private:
+  // The producer's configuration; without brokers (and mock-cluster settings) for a check that
+  // must contact nothing. Throws std::invalid_argument naming a refused property.
+  rd_kafka_conf_s* makeConf(bool with_brokers) const;
   void createProducer();
   void destroyProducer();
   static void onDelivery(rd_kafka_s* rk, const rd_kafka_message_s* msg, void* opaque);

@@ -1,9 +1,10 @@
 #include "kafka_sink.h"
 
+#include <Poco/Net/ServerSocket.h>
 #include <gtest/gtest.h>
+#include <inlet/testing/kafka.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
-#include <inlet/testing/kafka.h>
 
 #include <chrono>
 #include <map>
@@ -179,7 +180,34 @@ TEST(KafkaSink, CreateValidatesOptions) {
   EXPECT_THROW(
       KafkaSink::create(Config::parse(R"({"brokers":"127.0.0.1:9","timeout":"1ms"})"), {}, host),
       std::invalid_argument);
+  // Refused only when librdkafka makes a producer: the idempotent producer needs acks=all.
+  try {
+    KafkaSink::create(Config::parse(R"({"brokers":"127.0.0.1:9","properties":{"acks":"1"}})"), {},
+                      host);
+    ADD_FAILURE() << "acks=1 with idempotence was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("acks"), std::string::npos) << e.what();
+  }
   EXPECT_TRUE(KafkaSink::create(Config::parse(R"({"brokers":"127.0.0.1:9"})"), {}, host));
+}
+
+TEST(KafkaSink, CreatingTheSinkContactsNoBroker) {
+  // `inlet check` creates sinks: a broker that listens must see no connection until a write.
+  Poco::Net::ServerSocket broker(Poco::Net::SocketAddress("127.0.0.1", 0));
+  std::string brokers = "127.0.0.1:" + std::to_string(broker.address().port());
+  using inlet::sdk::Config;
+  inlet::sdk::Host host;
+  auto sink =
+      KafkaSink::create(Config::parse(R"({"brokers":")" + brokers +
+                                      R"(","timeout":"1s","properties":{"log_level":"0"}})"),
+                        {}, host);
+  ASSERT_TRUE(sink);
+  EXPECT_FALSE(broker.poll(Poco::Timespan(500 * 1000), Poco::Net::Socket::SELECT_READ))
+      << "a connection arrived before any write";
+  // The first write does connect (and cannot succeed: this "broker" never answers).
+  std::string error;
+  EXPECT_EQ(write(*sink, {{"id-1", "github", "t", "k1", "one"}}, error), WriteResult::Retry);
+  EXPECT_TRUE(broker.poll(Poco::Timespan(2 * 1000 * 1000), Poco::Net::Socket::SELECT_READ));
 }
 
 }  // namespace
