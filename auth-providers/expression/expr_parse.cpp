@@ -2,6 +2,8 @@
 // PostgreSQL (lowest first): OR, AND, NOT, IS, comparison, other operators (|| -> ->>), + -,
 // * / %, unary minus, ::. So `'sha256=' || encode(...)` and `now() - x::bigint` need no
 // parentheses, while `headers->>'t'::bigint` casts the key, as in PostgreSQL.
+#include <inlet/sql.h>
+
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
@@ -32,24 +34,6 @@ bool isIdentStart(char c) {
 }
 bool isIdentChar(char c) {
   return isIdentStart(c) || std::isdigit(static_cast<unsigned char>(c)) || c == '$';
-}
-
-void appendUtf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
 }
 
 class Lexer {
@@ -163,92 +147,14 @@ class Lexer {
 
   std::string stringBody(bool escapes) {
     Pos start = pos_;
-    advance(1);  // opening quote
-    std::string out;
-    for (;;) {
-      if (i_ >= s_.size()) throw CompileError(start, "unterminated string literal");
-      char c = s_[i_];
-      if (c == '\'') {
-        if (peek(1) == '\'') {
-          out.push_back('\'');
-          advance(2);
-          continue;
-        }
-        advance(1);
-        return out;
-      }
-      if (escapes && c == '\\') {
-        Pos at = pos_;
-        char e = peek(1);
-        advance(2);
-        switch (e) {
-          case 'b':
-            out.push_back('\b');
-            break;
-          case 'f':
-            out.push_back('\f');
-            break;
-          case 'n':
-            out.push_back('\n');
-            break;
-          case 'r':
-            out.push_back('\r');
-            break;
-          case 't':
-            out.push_back('\t');
-            break;
-          case 'x': {
-            int v = 0, n = 0;
-            while (n < 2 && std::isxdigit(static_cast<unsigned char>(peek(0)))) {
-              char h = s_[i_];
-              v = v * 16 +
-                  (std::isdigit(static_cast<unsigned char>(h)) ? h - '0' : (h | 32) - 'a' + 10);
-              advance(1);
-              ++n;
-            }
-            if (n == 0) throw CompileError(at, "invalid \\x escape in E'' string");
-            out.push_back(static_cast<char>(v));
-            break;
-          }
-          case 'u':
-          case 'U': {
-            int want = e == 'u' ? 4 : 8;
-            uint32_t cp = 0;
-            for (int n = 0; n < want; ++n) {
-              char h = peek(0);
-              if (!std::isxdigit(static_cast<unsigned char>(h)))
-                throw CompileError(at, "invalid Unicode escape in E'' string");
-              cp = cp * 16 +
-                   (std::isdigit(static_cast<unsigned char>(h)) ? h - '0' : (h | 32) - 'a' + 10);
-              advance(1);
-            }
-            if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-              throw CompileError(at, "invalid Unicode code point in E'' string");
-            appendUtf8(out, cp);
-            break;
-          }
-          case '\0':
-            if (i_ >= s_.size()) throw CompileError(start, "unterminated string literal");
-            out.push_back('\0');
-            break;
-          default:
-            if (e >= '0' && e <= '7') {
-              int v = e - '0', n = 1;
-              while (n < 3 && peek(0) >= '0' && peek(0) <= '7') {
-                v = v * 8 + (s_[i_] - '0');
-                advance(1);
-                ++n;
-              }
-              out.push_back(static_cast<char>(v & 0xFF));
-            } else {
-              out.push_back(e);  // \\ \' and any other character stand for themselves
-            }
-        }
-        continue;
-      }
-      out.push_back(c);
-      advance(1);
+    auto lit = sdk::sql::readStringLiteral(s_, i_, escapes);
+    if (!lit.error.empty()) {
+      if (lit.error_at == i_) throw CompileError(start, lit.error);
+      advance(lit.error_at - i_);  // the error points at the escape's backslash
+      throw CompileError(pos_, lit.error);
     }
+    advance(lit.end - i_);
+    return std::move(lit.value);
   }
 
   std::string quotedIdent() {

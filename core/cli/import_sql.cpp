@@ -1,5 +1,6 @@
 #include "cli/import_sql.h"
 
+#include <inlet/sql.h>
 #include <inlet/text.h>
 
 #include <algorithm>
@@ -130,72 +131,14 @@ class SqlLexer {
   }
 
   std::string string(bool escapes, int start) {
-    step();  // opening quote
-    std::string out;
-    for (;;) {
-      if (i_ >= s_.size()) throw LexError{start, "unterminated string literal"};
-      char c = s_[i_];
-      if (c == '\'') {
-        if (peek(1) == '\'') {
-          out.push_back('\'');
-          step();
-          step();
-          continue;
-        }
-        step();
-        return out;
-      }
-      if (escapes && c == '\\' && i_ + 1 < s_.size()) {
-        step();
-        char e = s_[i_];
-        step();
-        switch (e) {
-          case 'b':
-            out.push_back('\b');
-            break;
-          case 'f':
-            out.push_back('\f');
-            break;
-          case 'n':
-            out.push_back('\n');
-            break;
-          case 'r':
-            out.push_back('\r');
-            break;
-          case 't':
-            out.push_back('\t');
-            break;
-          case 'x': {
-            int v = 0, n = 0;
-            while (n < 2 && std::isxdigit(static_cast<unsigned char>(peek(0)))) {
-              char h = s_[i_];
-              v = v * 16 +
-                  (std::isdigit(static_cast<unsigned char>(h)) ? h - '0' : (h | 32) - 'a' + 10);
-              step();
-              ++n;
-            }
-            if (n == 0) throw LexError{line_, "invalid \\x escape in E'' string"};
-            out.push_back(static_cast<char>(v));
-            break;
-          }
-          default:
-            if (e >= '0' && e <= '7') {
-              int v = e - '0', n = 1;
-              while (n < 3 && peek(0) >= '0' && peek(0) <= '7') {
-                v = v * 8 + (s_[i_] - '0');
-                step();
-                ++n;
-              }
-              out.push_back(static_cast<char>(v & 0xFF));
-            } else {
-              out.push_back(e);
-            }
-        }
-        continue;
-      }
-      out.push_back(c);
-      step();
+    auto lit = sdk::sql::readStringLiteral(s_, i_, escapes);
+    if (!lit.error.empty()) {
+      if (lit.error_at == i_) throw LexError{start, lit.error};
+      while (i_ < lit.error_at) step();
+      throw LexError{line_, lit.error};
     }
+    while (i_ < lit.end) step();
+    return std::move(lit.value);
   }
 
   std::string quoted(int start) {

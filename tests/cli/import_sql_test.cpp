@@ -73,6 +73,21 @@ TEST(ImportSql, IncludeSecretValues) {
   EXPECT_FALSE(r.yaml()["secrets"]["test_secret"]["env"]);
 }
 
+TEST(ImportSql, UnicodeEscapesReadAsTheExpressionProviderReadsThem) {
+  const std::string table =
+      "CREATE TABLE t (data JSONB) WITH (connector = 'webhook')\n"
+      "VALIDATE SECRET s AS secure_compare(headers->>'x-sig', encode(hmac(s, data, 'sha256'), "
+      "'hex'));\n";
+  auto r = run("CREATE SECRET s WITH (backend = 'meta') AS E'caf\\u00e9\\U0001F600';\n" + table,
+               /*include_values=*/true);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.yaml()["secrets"]["s"]["value"].as<std::string>(), "caf\xC3\xA9\xF0\x9F\x98\x80");
+  // A bad escape is reported with the line it is on.
+  auto bad = run("CREATE SECRET s WITH (backend = 'meta') AS\nE'\\uZZZZ';\n" + table);
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_EQ(bad.err, "in.sql:2: invalid Unicode escape in E'' string\n");
+}
+
 TEST(ImportSql, QuotingEscapesAndComments) {
   auto r = run(R"sql(
 -- a comment; with a semicolon
