@@ -146,11 +146,9 @@ class Lexer {
   }
 
   std::string stringBody(bool escapes) {
-    Pos start = pos_;
     auto lit = sdk::sql::readStringLiteral(s_, i_, escapes);
     if (!lit.error.empty()) {
-      if (lit.error_at == i_) throw CompileError(start, lit.error);
-      advance(lit.error_at - i_);  // the error points at the escape's backslash
+      advance(lit.error_at - i_);  // to the opening quote or the bad escape's backslash
       throw CompileError(pos_, lit.error);
     }
     advance(lit.end - i_);

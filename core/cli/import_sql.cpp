@@ -58,10 +58,10 @@ class SqlLexer {
       if ((c == 'e' || c == 'E') && peek(1) == '\'') {
         ++i_;
         t.kind = Kind::String;
-        t.text = string(true, t.line);
+        t.text = string(true);
       } else if (c == '\'') {
         t.kind = Kind::String;
-        t.text = string(false, t.line);
+        t.text = string(false);
       } else if (c == '"') {
         t.kind = Kind::QuotedIdent;
         t.text = quoted(t.line);
@@ -130,11 +130,10 @@ class SqlLexer {
     }
   }
 
-  std::string string(bool escapes, int start) {
+  std::string string(bool escapes) {
     auto lit = sdk::sql::readStringLiteral(s_, i_, escapes);
     if (!lit.error.empty()) {
-      if (lit.error_at == i_) throw LexError{start, lit.error};
-      while (i_ < lit.error_at) step();
+      while (i_ < lit.error_at) step();  // to the opening quote or the bad escape's backslash
       throw LexError{line_, lit.error};
     }
     while (i_ < lit.end) step();

@@ -49,7 +49,7 @@ bool bodyInData(const sdk::Event& e) { return !e.body.empty() && e.body == e.dat
 SqliteSink::SqliteSink(Options options) : options_(std::move(options)) {}
 
 SqliteSink::~SqliteSink() {
-  for (auto& [_, st] : inserts_) sqlite3_finalize(st);
+  for (auto& [_, t] : tables_) sqlite3_finalize(t.insert);
   sqlite3_close_v2(db_);
 }
 
@@ -118,18 +118,15 @@ void SqliteSink::prepare(const sdk::TableSpec& spec) {
        "(dedup_key) WHERE dedup_key IS NOT NULL");
   exec("CREATE INDEX IF NOT EXISTS " + quoteIdent(spec.table + "_received_at") + " ON " + t +
        "(received_at)");
-  if (auto it = inserts_.find(spec.table); it != inserts_.end()) {
-    sqlite3_finalize(it->second);
-    inserts_.erase(it);
-  }
-  tables_[spec.table] = Table{spec, have.count("body_raw") > 0};
+  Table& table = tables_[spec.table];
+  sqlite3_finalize(table.insert);  // prepared for the old columns, if any
+  table = Table{spec, have.count("body_raw") > 0, nullptr};
 }
 
-sqlite3_stmt* SqliteSink::insertFor(const std::string& table, bool& body_raw) {
+const SqliteSink::Table& SqliteSink::insertFor(const std::string& table) {
   auto spec = tables_.find(table);
   if (spec == tables_.end()) throw std::runtime_error("table " + table + " was not prepared");
-  body_raw = spec->second.body_raw;
-  if (auto it = inserts_.find(table); it != inserts_.end()) return it->second;
+  if (spec->second.insert) return spec->second;
   // Tables created before `body_raw` existed store every body in `body`.
   std::string cols = std::string(
                          "id, received_at, pipeline, provider, event_type, delivery_id, "
@@ -151,8 +148,8 @@ sqlite3_stmt* SqliteSink::insertFor(const std::string& table, bool& body_raw) {
   if (sqlite3_prepare_v3(db_, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &st, nullptr) !=
       SQLITE_OK)
     throw std::runtime_error(std::string("cannot prepare insert: ") + sqlite3_errmsg(db_));
-  inserts_[table] = st;
-  return st;
+  spec->second.insert = st;
+  return spec->second;
 }
 
 sdk::WriteResult SqliteSink::write(const std::vector<sdk::Event>& events, std::string& error) {
@@ -175,7 +172,9 @@ sdk::WriteResult SqliteSink::write(const std::vector<sdk::Event>& events, std::s
     sqlite3_stmt* st = nullptr;
     bool body_raw = false;
     try {
-      st = insertFor(std::string(e.table), body_raw);
+      const Table& table = insertFor(std::string(e.table));
+      st = table.insert;
+      body_raw = table.body_raw;
     } catch (const std::exception& ex) {
       sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
       error = ex.what();

@@ -30,17 +30,17 @@ class SqliteSink : public sdk::Sink {
  private:
   void open();
   void exec(const std::string& sql);
-  sqlite3_stmt* insertFor(const std::string& table, bool& body_raw);
-
   struct Table {
     sdk::TableSpec spec;
-    bool body_raw = false;  // false: a table from before `body_raw`, bodies go to `body`
+    bool body_raw = false;           // false: a table from before `body_raw`, bodies go to `body`
+    sqlite3_stmt* insert = nullptr;  // prepared on first use
   };
+  // The prepared table, its insert statement ready; throws if `table` was never prepared.
+  const Table& insertFor(const std::string& table);
 
   Options options_;
   sqlite3* db_ = nullptr;
-  std::map<std::string, Table> tables_;           // by table name
-  std::map<std::string, sqlite3_stmt*> inserts_;  // by table name
+  std::map<std::string, Table> tables_;  // by table name
 };
 
 // Quotes an SQL identifier ("a""b").

@@ -18,7 +18,7 @@
 
 namespace inlet::sdk::crypto {
 
-enum class Digest { Sha1, Sha224, Sha256, Sha384, Sha512, Md5 };
+enum class Digest { Sha1, Sha224, Sha256, Sha384, Sha512, Md5 };  // Md5 last: see HmacContexts
 
 inline const EVP_MD* evp(Digest d) {
   switch (d) {
@@ -100,7 +100,7 @@ class HmacContexts {
   }
 
  private:
-  static constexpr size_t kDigests = 8;
+  static constexpr size_t kDigests = static_cast<size_t>(Digest::Md5) + 1;
   EVP_MAC_CTX* ctx_[kDigests] = {};
 };
 }  // namespace detail
