@@ -150,7 +150,7 @@ int serve(const std::vector<std::string>& argv) {
   }
   std::unique_ptr<journal::Journal> journal;
   try {
-    journal = std::make_unique<journal::Journal>(cfg->journal);
+    journal = std::make_unique<journal::Journal>(cfg->journal, cfg->server.background_nice);
   } catch (const std::exception& e) {
     std::cerr << "inlet: cannot open the journal " << cfg->journal.path << ": " << e.what() << "\n";
     return 1;
@@ -158,7 +158,7 @@ int serve(const std::vector<std::string>& argv) {
   auto delivery = std::make_unique<delivery::Delivery>(*journal, std::move(rt->sinks));
   journal->setCommitListener([d = delivery.get()](uint64_t seq) { d->notifyCommitted(seq); });
   journal->setPruneFloor([d = delivery.get()] { return d->floor(); });
-  delivery->start();
+  delivery->start(cfg->server.background_nice);
 
   server::Server server(*rt, *journal, delivery.get());
   try {

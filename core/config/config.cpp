@@ -221,7 +221,7 @@ void readServer(Reader& r, const YAML::Node& n, ServerConfig& s) {
   r.allowOnly(n,
               {"listen", "max_body_bytes", "threads", "max_connections", "max_header_bytes",
                "max_headers", "read_timeout", "keepalive_timeout", "max_keepalive_requests",
-               "max_inflight", "shutdown_grace"},
+               "max_inflight", "shutdown_grace", "background_nice"},
               "server");
   if (auto v = r.str(n, "listen")) s.listen = *v;
   r.bytes(n, "max_body_bytes", s.max_body_bytes);
@@ -234,6 +234,7 @@ void readServer(Reader& r, const YAML::Node& n, ServerConfig& s) {
   r.integer(n, "max_keepalive_requests", s.max_keepalive_requests, 1, 1'000'000);
   r.integer(n, "max_inflight", s.max_inflight, 1, 10'000'000);
   r.duration(n, "shutdown_grace", s.shutdown_grace_ms);
+  r.integer(n, "background_nice", s.background_nice, 0, 19);
 }
 
 void readJournal(Reader& r, const YAML::Node& n, JournalConfig& j) {

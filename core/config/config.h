@@ -96,8 +96,8 @@ struct PipelineConfig {
 struct ServerConfig {
   std::string listen = "127.0.0.1:8080";
   int64_t max_body_bytes = 2 * 1024 * 1024;
-  int threads = 0;                // event-loop threads; 0 = one per CPU core
-  int max_connections = 10'000;   // open connections; more are answered 503 and closed
+  int threads = 0;                       // event-loop threads; 0 = one per CPU core
+  int max_connections = 10'000;          // open connections; more are answered 503 and closed
   int64_t max_header_bytes = 32 * 1024;  // request line + headers
   int max_headers = 100;
   int64_t read_timeout_ms = 10'000;
@@ -105,6 +105,7 @@ struct ServerConfig {
   int max_keepalive_requests = 1000;
   int max_inflight = 8192;  // requests waiting for the journal before 503 overloaded
   int64_t shutdown_grace_ms = 10'000;
+  int background_nice = 10;  // added to the nice value of sink delivery and journal checkpoints
 };
 
 struct JournalConfig {

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "util/log.h"
+#include "util/thread.h"
 
 namespace inlet::delivery {
 
@@ -71,11 +72,14 @@ Delivery::Delivery(journal::Journal& journal, std::vector<SinkSetup> sinks) : jo
 
 Delivery::~Delivery() { stop(); }
 
-void Delivery::start() {
+void Delivery::start(int background_nice) {
   for (auto& w : workers_) {
     if (w->pipelines.empty()) continue;  // a sink no pipeline uses has nothing to do
     Worker* wp = w.get();
-    w->thread = std::thread([this, wp] { run(*wp); });
+    w->thread = std::thread([this, wp, background_nice] {
+      util::lowerThreadPriority(background_nice);
+      run(*wp);
+    });
   }
   waiter_thread_ = std::thread([this] { runWaiters(); });
 }

@@ -49,7 +49,8 @@ class Delivery {
  public:
   Delivery(journal::Journal& journal, std::vector<SinkSetup> sinks);
   ~Delivery();
-  void start();
+  // `background_nice`: how much lower the sink threads run (util::lowerThreadPriority).
+  void start(int background_nice = 0);
   void stop();
   void notifyCommitted(uint64_t seq);
   // Waits until every listed sink has written `seq` (true) or dead-lettered it / timed out

@@ -4,6 +4,7 @@
 
 #include "util/ids.h"
 #include "util/log.h"
+#include "util/thread.h"
 
 namespace inlet::journal {
 
@@ -68,13 +69,18 @@ constexpr int kWriterCheckpointPages = 4000;
 
 }  // namespace
 
-Journal::Journal(const config::JournalConfig& config) : config_(config) {
+Journal::Journal(const config::JournalConfig& config, int background_nice)
+    : config_(config), background_nice_(background_nice) {
   auto parent = std::filesystem::path(config_.path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent);
   db_ = std::make_unique<Database>(config_.path, false);
   // WAL + synchronous=FULL: a commit returns only after the WAL is fsync'd, so an acknowledged
   // event survives kill -9 and power loss; readers never block the writer.
-  db_->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;");
+  // temp_store=MEMORY keeps each request's savepoint journal (the pages it changes, for a
+  // rollback of that request alone) in memory instead of spilling it to a temporary file.
+  db_->exec(
+      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF; "
+      "PRAGMA temp_store=MEMORY;");
   db_->exec(kSchema);
   auto* d = db_->get();
   insert_event_ =
@@ -120,6 +126,7 @@ int Journal::walHook(void* journal, sqlite3* db, const char* name, int pages) {
 }
 
 void Journal::checkpointLoop() {
+  util::lowerThreadPriority(background_nice_);
   std::unique_ptr<Database> db;
   try {
     db = std::make_unique<Database>(config_.path, false);
@@ -489,14 +496,24 @@ Reader::Reader(const std::string& path) : db_(path, true) {}
 
 std::vector<Event> Reader::after(uint64_t after, const std::vector<std::string>& pipelines,
                                  size_t limit) {
-  std::string sql = std::string(kSelectColumns) + " WHERE seq > ?1";
-  if (!pipelines.empty()) {
-    sql += " AND pipeline IN (";
-    for (size_t i = 0; i < pipelines.size(); ++i) sql += (i ? ",?" : "?") + std::to_string(i + 3);
-    sql += ")";
+  // Delivery asks this once per batch with the same pipelines: the statement is prepared once
+  // per pipeline count and reset after each use (a statement left open would hold a read
+  // transaction, and the WAL could not start over).
+  Statement& st = after_[pipelines.size()];
+  if (!st.get()) {
+    std::string sql = std::string(kSelectColumns) + " WHERE seq > ?1";
+    if (!pipelines.empty()) {
+      sql += " AND pipeline IN (";
+      for (size_t i = 0; i < pipelines.size(); ++i) sql += (i ? ",?" : "?") + std::to_string(i + 3);
+      sql += ")";
+    }
+    sql += " ORDER BY seq LIMIT ?2";
+    st = Statement(db_.get(), sql.c_str());
   }
-  sql += " ORDER BY seq LIMIT ?2";
-  Statement st(db_.get(), sql.c_str());
+  struct ResetOnExit {
+    Statement& st;
+    ~ResetOnExit() { st.reset(); }
+  } reset_on_exit{st};
   st.bind(1, static_cast<int64_t>(after)).bind(2, static_cast<int64_t>(limit));
   for (size_t i = 0; i < pipelines.size(); ++i) st.bind(static_cast<int>(i + 3), pipelines[i]);
   std::vector<Event> out;

@@ -42,7 +42,8 @@ struct AppendResult {
 class Journal {
  public:
   // Opens (creating if needed) the journal. Throws SqliteError when it cannot.
-  explicit Journal(const config::JournalConfig& config);
+  // `background_nice`: how much lower the checkpoint thread runs (util::lowerThreadPriority).
+  explicit Journal(const config::JournalConfig& config, int background_nice = 0);
   ~Journal();
   Journal(const Journal&) = delete;
 
@@ -100,6 +101,7 @@ class Journal {
   void checkpointLoop();
 
   config::JournalConfig config_;
+  int background_nice_ = 0;
   std::unique_ptr<Database> db_;
   std::mutex db_mutex_;  // guards db_ and the statements
   Statement insert_event_, claim_, lookup_claim_, get_cursor_, set_cursor_, dead_letter_,
@@ -151,6 +153,7 @@ class Reader {
 
  private:
   Database db_;
+  std::map<size_t, Statement> after_;  // by pipeline count; declared after db_ (finalized first)
 };
 
 }  // namespace inlet::journal

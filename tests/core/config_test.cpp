@@ -110,6 +110,7 @@ const char kFull[] = R"yaml(server:
   max_keepalive_requests: 50
   max_inflight: 2000
   shutdown_grace: 3s
+  background_nice: 5
 journal:
   path: /var/lib/inlet/journal.db
   retention: 48h
@@ -190,6 +191,7 @@ TEST(ConfigLoad, FullConfigParsesIntoStructs) {
   EXPECT_EQ(c.server.max_keepalive_requests, 50);
   EXPECT_EQ(c.server.max_inflight, 2000);
   EXPECT_EQ(c.server.shutdown_grace_ms, 3000);
+  EXPECT_EQ(c.server.background_nice, 5);
 
   EXPECT_EQ(c.journal.path, "/var/lib/inlet/journal.db");
   EXPECT_EQ(c.journal.retention_ms, 48LL * 3600 * 1000);
@@ -305,6 +307,7 @@ TEST(ConfigLoad, DefaultsWhenSectionsAreAbsent) {
   EXPECT_EQ(c.server.threads, 0);  // one event loop per core
   EXPECT_EQ(c.server.max_connections, 10000);
   EXPECT_EQ(c.server.max_header_bytes, 32 * 1024);
+  EXPECT_EQ(c.server.background_nice, 10);
   EXPECT_EQ(c.journal.path, "data/journal.db");
   EXPECT_EQ(c.plugin_paths, std::vector<std::string>{"build/plugins"});
   EXPECT_EQ(c.log_level, "info");
@@ -373,6 +376,12 @@ TEST(ConfigErrors, IntegerOutOfRange) {
   std::string text = minimal("", "server:\n  threads: 1000\n");
   auto r = loadConfigText(text, kFile);
   expectError(r, "'threads' must be between 0 and 256", atValue(text, "threads: "));
+}
+
+TEST(ConfigErrors, BackgroundNiceBeyondTheNiceRange) {
+  std::string text = minimal("", "server:\n  background_nice: 20\n");
+  auto r = loadConfigText(text, kFile);
+  expectError(r, "'background_nice' must be between 0 and 19", atValue(text, "background_nice: "));
 }
 
 TEST(ConfigErrors, SectionThatIsNotAMapping) {
@@ -691,8 +700,7 @@ TEST(ResolveSecret, DirectoryIsNotASecretFile) {
   std::string error;
   auto v = resolveSecret(secret(SecretConfig::Source::File, dir.str()), error);
   if (v) {
-    FAIL()
-        << "resolveSecret(file: <directory>) returns an empty secret instead of an error";
+    FAIL() << "resolveSecret(file: <directory>) returns an empty secret instead of an error";
   }
   EXPECT_FALSE(error.empty());
 }
@@ -714,8 +722,7 @@ TEST(ResolveSecret, EmptySecretIsRefused) {
   }
   ::unsetenv(var);
   if (!accepted.empty()) {
-    FAIL() << "resolveSecret resolves empty secrets instead of refusing them:"
-                 << accepted;
+    FAIL() << "resolveSecret resolves empty secrets instead of refusing them:" << accepted;
   }
 }
 

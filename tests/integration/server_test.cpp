@@ -1,10 +1,14 @@
 // The real `inlet serve` on a real socket with the real plugins and real SQLite files.
 #include <gtest/gtest.h>
 #include <inlet/testing/server.h>
+#include <sys/resource.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <future>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <thread>
 
 using namespace inlet::testing;
@@ -424,6 +428,48 @@ TEST_F(ServerTest, HealthAndMetrics) {
       m.body.find("inlet_requests_total{pipeline=\"github\",outcome=\"signature_mismatch\"} 1"),
       std::string::npos)
       << m.body;
+}
+
+// Nice value of every thread of `pid` (field 19 of /proc/<pid>/task/<tid>/stat).
+static std::vector<int> threadNiceValues(pid_t pid) {
+  std::vector<int> out;
+  for (const auto& t : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+    std::string stat = readFile(t.path() / "stat");
+    auto close = stat.rfind(')');  // the thread name may hold spaces
+    if (close == std::string::npos) continue;
+    std::istringstream fields(stat.substr(close + 2));
+    std::string field;
+    // Fields 3..19 follow the name: state is field 3, nice is field 19.
+    for (int i = 3; i <= 19 && fields >> field; ++i) {
+      if (i == 19) out.push_back(std::stoi(field));
+    }
+  }
+  return out;
+}
+
+TEST_F(ServerTest, SinkDeliveryAndCheckpointsRunAtALowerPriority) {
+  errno = 0;
+  int base = getpriority(PRIO_PROCESS, 0);  // the server inherits the test's nice value
+  ASSERT_FALSE(base == -1 && errno != 0);
+  if (base > 12) GTEST_SKIP() << "the test itself runs at nice " << base;
+  startWith(githubConfig(dir_, "  background_nice: 7\n  threads: 2\n"));
+  // Threads lower themselves as they start: wait until both have.
+  std::vector<int> nice;
+  for (int i = 0; i < 200; ++i) {
+    nice = threadNiceValues(server_->pid());
+    if (std::count(nice.begin(), nice.end(), base + 7) == 2) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  // The journal's checkpoint thread and the one sink's delivery thread are lowered; the main
+  // thread, the journal writer and the two event loops are not.
+  EXPECT_EQ(std::count(nice.begin(), nice.end(), base + 7), 2);
+  EXPECT_GE(std::count(nice.begin(), nice.end(), base), 4);
+  // And the server still lands events through the lowered sink thread.
+  std::string body = R"({"n":1})";
+  EXPECT_EQ(
+      post(server_->port(), "/webhook/github", body, signedHeaders(kSecret, body, "nice-1")).status,
+      200);
+  EXPECT_EQ(rows("1\n"), "1\n");
 }
 
 TEST_F(ServerTest, AckDeliveredAnswersAfterTheSinkHasTheEvent) {

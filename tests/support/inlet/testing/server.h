@@ -173,6 +173,7 @@ class InletServer {
     return exit_code_;
   }
   bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
   uint16_t port() const { return port_; }
   std::string log() const { return readFile(log_path_); }
 

@@ -1,0 +1,28 @@
+#include "util/thread.h"
+
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "util/log.h"
+
+namespace inlet::util {
+
+void lowerThreadPriority(int increment) {
+  if (increment <= 0) return;
+  // On Linux a thread id names one thread for setpriority, not the whole process.
+  auto tid = static_cast<id_t>(syscall(SYS_gettid));
+  errno = 0;
+  int current = getpriority(PRIO_PROCESS, tid);
+  if (current == -1 && errno != 0) current = 0;
+  int wanted = std::min(19, current + increment);
+  if (setpriority(PRIO_PROCESS, tid, wanted) != 0)
+    log::warn(std::string("cannot lower a background thread's priority: ") + std::strerror(errno));
+}
+
+}  // namespace inlet::util
