@@ -15,9 +15,18 @@ inlet_str s(std::string_view v) { return {v.data(), v.size()}; }
 
 std::vector<inlet_event> toAbi(const std::vector<journal::Event>& events,
                                const std::map<std::string, std::string>& table_of) {
+  std::vector<const journal::Event*> pointers;
+  pointers.reserve(events.size());
+  for (const auto& e : events) pointers.push_back(&e);
+  return toAbi(pointers, table_of);
+}
+
+std::vector<inlet_event> toAbi(const std::vector<const journal::Event*>& events,
+                               const std::map<std::string, std::string>& table_of) {
   std::vector<inlet_event> out;
   out.reserve(events.size());
-  for (const auto& e : events) {
+  for (const auto* event : events) {
+    const auto& e = *event;
     inlet_event a{};
     a.size = sizeof a;
     a.seq = e.seq;
@@ -232,10 +241,24 @@ void Delivery::run(Worker& w) {
         attempts = 0;
       }
       size_t limit = w.cursor.load() < single_until ? 1 : static_cast<size_t>(w.setup.batch_size);
-      auto events = reader->after(w.cursor.load(), w.pipelines, limit);
+      // Events the journal committed a moment ago are still in its memory; a sink further
+      // behind reads them back from the database.
+      uint64_t seen;  // read first: a commit landing after the read below ends the wait at once
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        seen = committed_;
+      }
+      journal::Journal::Recent recent;
+      std::vector<journal::Event> read;
+      std::vector<const journal::Event*> events;
+      if (journal_.recentAfter(w.cursor.load(), w.pipelines, limit, recent)) {
+        events = std::move(recent.events);
+      } else {
+        read = reader->after(w.cursor.load(), w.pipelines, limit);
+        for (const auto& e : read) events.push_back(&e);
+      }
       if (events.empty()) {
         std::unique_lock<std::mutex> lock(mutex_);
-        uint64_t seen = committed_;
         wake_.wait_for(lock, std::chrono::seconds(1),
                        [&] { return stopping_ || committed_ != seen; });
         continue;
@@ -243,7 +266,7 @@ void Delivery::run(Worker& w) {
       auto abi = toAbi(events, w.table_of);
       std::string error;
       int rc = w.setup.instance->write(abi, error);
-      uint64_t last = events.back().seq;
+      uint64_t last = events.back()->seq;
       if (rc == INLET_OK) {
         attempts = 0;
         advance(last);
@@ -258,7 +281,7 @@ void Delivery::run(Worker& w) {
       ++attempts;
       if (rc == INLET_DROP || attempts >= w.setup.retry.max_attempts) {
         std::vector<uint64_t> seqs;
-        for (const auto& e : events) seqs.push_back(e.seq);
+        for (const auto* e : events) seqs.push_back(e->seq);
         log::error("sink " + name + ": dead-lettering " + std::to_string(seqs.size()) +
                    " event(s) after " + std::to_string(attempts) + " attempt(s): " + error);
         journal_.deadLetter(name, seqs, attempts, error);

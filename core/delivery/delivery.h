@@ -38,6 +38,8 @@ struct SinkSetup {
 };
 
 // Converts journaled events into the ABI's views (valid while `events` lives).
+std::vector<inlet_event> toAbi(const std::vector<const journal::Event*>& events,
+                               const std::map<std::string, std::string>& table_of);
 std::vector<inlet_event> toAbi(const std::vector<journal::Event>& events,
                                const std::map<std::string, std::string>& table_of);
 

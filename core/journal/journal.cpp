@@ -1,5 +1,6 @@
 #include "journal/journal.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "util/ids.h"
@@ -67,6 +68,16 @@ Event readEvent(Statement& st) {
 constexpr int kCheckpointPages = 2000;
 constexpr int kWriterCheckpointPages = 4000;
 
+// Memory for the most recently committed events (Journal::recentAfter). A sink that keeps up
+// reads well inside it; one further behind reads the database.
+constexpr size_t kRecentBytes = 8 << 20;
+
+size_t footprint(const Event& e) {
+  return sizeof(Event) + e.id.size() + e.pipeline.size() + e.provider.size() + e.event_type.size() +
+         e.delivery_id.size() + e.dedup_key.size() + e.headers_json.size() + e.body.size() +
+         e.data_json.size() + e.columns_json.size();
+}
+
 }  // namespace
 
 Journal::Journal(const config::JournalConfig& config, int background_nice)
@@ -105,6 +116,11 @@ Journal::Journal(const config::JournalConfig& config, int background_nice)
   remove_dead_ = Statement(d, "DELETE FROM dead_letters WHERE sink = ?1 AND seq = ?2");
   savepoint_ = Statement(d, "SAVEPOINT request");
   release_ = Statement(d, "RELEASE request");
+  {
+    Statement max_seq(d, "SELECT coalesce(max(seq), 0) FROM events");
+    max_seq.step();
+    recent_base_ = static_cast<uint64_t>(max_seq.integer(0));
+  }
   sqlite3_wal_hook(d, &Journal::walHook, this);  // replaces SQLite's own autocheckpoint
   checkpointer_ = std::thread([this] { checkpointLoop(); });
   writer_ = std::thread([this] { writerLoop(); });
@@ -345,6 +361,7 @@ void Journal::commitBatch(std::vector<std::unique_ptr<Submission>>& batch,
   std::vector<AppendResult> results(batch.size());
   uint64_t last_seq = 0;
   std::function<void(uint64_t)> listener;
+  bool committed = false;
   {
     std::lock_guard<std::mutex> lock(db_mutex_);
     listener = on_commit_;
@@ -377,6 +394,7 @@ void Journal::commitBatch(std::vector<std::unique_ptr<Submission>>& batch,
       }
       saveCursors(cursors);
       db_->exec("COMMIT");
+      committed = true;
     } catch (const std::exception& e) {
       sqlite3_exec(db_->get(), "ROLLBACK", nullptr, nullptr, nullptr);
       set_cursor_.reset();
@@ -392,8 +410,71 @@ void Journal::commitBatch(std::vector<std::unique_ptr<Submission>>& batch,
       last_seq = 0;
     }
   }
+  // Kept before the callbacks run: once an append has returned, recentAfter() has its events.
+  keepRecent(batch, results, committed);
   for (size_t i = 0; i < batch.size(); ++i) batch[i]->done(results[i]);
   if (last_seq && listener) listener(last_seq);
+}
+
+void Journal::keepRecent(std::vector<std::unique_ptr<Submission>>& batch,
+                         const std::vector<AppendResult>& results, bool committed) {
+  auto chunk = std::make_shared<std::vector<Event>>();
+  size_t bytes = 0;
+  if (committed) {
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (results[i].status != AppendResult::Status::Accepted) continue;
+      for (auto& e : batch[i]->events) {
+        bytes += footprint(e);
+        chunk->push_back(std::move(e));
+      }
+    }
+  }
+  std::lock_guard<std::mutex> lock(recent_mutex_);
+  if (!committed) {
+    // Whether a failed COMMIT left anything behind is unknown: start over with the next
+    // committed chunk, below which the database answers.
+    recent_.clear();
+    recent_bytes_ = 0;
+    recent_restart_ = true;
+    return;
+  }
+  if (chunk->empty()) return;
+  if (recent_restart_) {
+    // Seqs only grow (AUTOINCREMENT), so everything before this chunk is in the database.
+    recent_base_ = chunk->front().seq - 1;
+    recent_restart_ = false;
+  }
+  recent_.push_back(std::move(chunk));
+  recent_bytes_ += bytes;
+  while (recent_bytes_ > kRecentBytes && recent_.size() > 1) {
+    for (const auto& e : *recent_.front()) recent_bytes_ -= footprint(e);
+    recent_base_ = recent_.front()->back().seq;
+    recent_.pop_front();
+  }
+}
+
+bool Journal::recentAfter(uint64_t after, const std::vector<std::string>& pipelines, size_t limit,
+                          Recent& out) const {
+  out.chunks.clear();
+  out.events.clear();
+  std::lock_guard<std::mutex> lock(recent_mutex_);
+  if (recent_restart_ || after < recent_base_) return false;
+  auto first = std::partition_point(recent_.begin(), recent_.end(),
+                                    [&](const auto& c) { return c->back().seq <= after; });
+  for (auto it = first; it != recent_.end() && out.events.size() < limit; ++it) {
+    bool used = false;
+    for (const auto& e : **it) {
+      if (e.seq <= after) continue;
+      if (!pipelines.empty() &&
+          std::find(pipelines.begin(), pipelines.end(), e.pipeline) == pipelines.end())
+        continue;
+      out.events.push_back(&e);
+      used = true;
+      if (out.events.size() >= limit) break;
+    }
+    if (used) out.chunks.push_back(*it);
+  }
+  return true;
 }
 
 void Journal::prune() {

@@ -77,6 +77,18 @@ class Journal {
   void removeDeadLetters(const std::string& sink, const std::vector<uint64_t>& seqs);
   uint64_t maxSeq();
 
+  // The events the writer committed most recently, kept in memory (bounded) so that a sink
+  // keeping up reads them without going back to the database.
+  struct Recent {
+    std::vector<std::shared_ptr<const std::vector<Event>>> chunks;  // keep `events` alive
+    std::vector<const Event*> events;                               // in seq order
+  };
+  // Fills `out` with the committed events with seq > after (of `pipelines`; all when empty), at
+  // most `limit`, and returns true; an empty result then means there are none yet. Returns
+  // false when some of those events are no longer held in memory: read them with a Reader.
+  bool recentAfter(uint64_t after, const std::vector<std::string>& pipelines, size_t limit,
+                   Recent& out) const;
+
   const std::string& path() const { return config_.path; }
   // Stops accepting, commits what is pending, stops the writer.
   void close();
@@ -126,6 +138,14 @@ class Journal {
   std::function<void(uint64_t)> on_commit_;
   std::function<uint64_t()> prune_floor_;
   int64_t last_prune_ms_ = 0;
+  // Every committed event with seq > recent_base_ is in recent_, in seq order.
+  void keepRecent(std::vector<std::unique_ptr<Submission>>& batch,
+                  const std::vector<AppendResult>& results, bool committed);
+  mutable std::mutex recent_mutex_;
+  std::deque<std::shared_ptr<const std::vector<Event>>> recent_;
+  uint64_t recent_base_ = 0;
+  size_t recent_bytes_ = 0;
+  bool recent_restart_ = false;  // after a failed commit: the next chunk starts a new run
 };
 
 // A read-only view for delivery threads and the CLI (its own connection; WAL lets it read while

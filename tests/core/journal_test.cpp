@@ -593,6 +593,88 @@ TEST(Journal, ReopenKeepsEverything) {
   }
 }
 
+// The fields a sink receives, for comparing the in-memory and the database answer.
+std::string describe(const Event& e) {
+  return std::to_string(e.seq) + "|" + e.id + "|" + e.pipeline + "|" +
+         std::to_string(e.received_ms) + "|" + e.provider + "|" + e.event_type + "|" +
+         e.delivery_id + "|" + e.dedup_key + "|" + e.headers_json + "|" + e.body + "|" +
+         e.data_json + "|" + e.columns_json + "|" + (e.authenticated ? "1" : "0");
+}
+
+TEST(Journal, RecentEventsInMemoryMatchTheDatabase) {
+  TempDir dir;
+  Journal j(journalConfig(dir));
+  Journal::Recent recent;
+  ASSERT_TRUE(j.recentAfter(0, {}, 100, recent));  // a new journal holds everything
+  EXPECT_TRUE(recent.events.empty());
+  for (int i = 0; i < 12; ++i) {
+    auto e = event(i % 3 ? "a" : "b", "{\"i\":" + std::to_string(i) + "}");
+    e.delivery_id = "d-" + std::to_string(i);
+    e.columns_json = "{\"n\":" + std::to_string(i) + "}";
+    if (i == 5) e.body = "{ \"i\" : 5 }";  // a body that is not byte-identical to its data
+    ASSERT_EQ(j.append(e.pipeline, i % 2 ? "" : "k-" + std::to_string(i), kHour, {e}).status,
+              Status::Accepted);
+  }
+  // A duplicate is not an event: neither place has it.
+  ASSERT_EQ(j.append("b", "k-0", kHour, {event("b")}).status, Status::Duplicate);
+  Reader reader(j.path());
+  for (std::vector<std::string> pipelines :
+       {std::vector<std::string>{}, std::vector<std::string>{"a"},
+        std::vector<std::string>{"b", "a"}}) {
+    for (uint64_t after : {0, 3, 11, 12}) {
+      for (size_t limit : {1, 4, 100}) {
+        ASSERT_TRUE(j.recentAfter(after, pipelines, limit, recent));
+        auto rows = reader.after(after, pipelines, limit);
+        ASSERT_EQ(recent.events.size(), rows.size()) << after << " " << limit;
+        for (size_t i = 0; i < rows.size(); ++i)
+          EXPECT_EQ(describe(*recent.events[i]), describe(rows[i]));
+      }
+    }
+  }
+}
+
+TEST(Journal, RecentEventsStartAtReopenAndAnswerOnlyAboveIt) {
+  TempDir dir;
+  uint64_t last = 0;
+  {
+    Journal j(journalConfig(dir));
+    for (int i = 0; i < 3; ++i) last = j.append("a", "", 0, {event("a")}).last_seq;
+  }
+  Journal j(journalConfig(dir));
+  Journal::Recent recent;
+  // Events from before the reopen are only in the database.
+  EXPECT_FALSE(j.recentAfter(0, {}, 100, recent));
+  EXPECT_FALSE(j.recentAfter(last - 1, {}, 100, recent));
+  ASSERT_TRUE(j.recentAfter(last, {}, 100, recent));
+  EXPECT_TRUE(recent.events.empty());
+  auto r = j.append("a", "", 0, {event("a"), event("a")});
+  ASSERT_TRUE(j.recentAfter(last, {}, 100, recent));
+  ASSERT_EQ(recent.events.size(), 2u);
+  EXPECT_EQ(recent.events[0]->seq, last + 1);
+  EXPECT_EQ(recent.events[1]->seq, r.last_seq);
+}
+
+TEST(Journal, RecentEventsAreBoundedAndTheOldestGoToTheDatabase) {
+  TempDir dir;
+  Journal j(journalConfig(dir));
+  // 40 events of 512 KiB: far more than the memory kept for recent events.
+  std::string big = "\"" + std::string(512 * 1024, 'x') + "\"";
+  uint64_t last = 0;
+  for (int i = 0; i < 40; ++i) last = j.append("a", "", 0, {event("a", big)}).last_seq;
+  Journal::Recent recent;
+  EXPECT_FALSE(j.recentAfter(0, {}, 100, recent));
+  ASSERT_TRUE(j.recentAfter(last - 2, {}, 100, recent));
+  ASSERT_EQ(recent.events.size(), 2u);
+  EXPECT_EQ(recent.events[1]->seq, last);
+  EXPECT_EQ(recent.events[1]->body, big);
+  // The events keep their memory while a reader holds them, whatever the writer drops.
+  Journal::Recent held;
+  ASSERT_TRUE(j.recentAfter(last - 1, {}, 1, held));
+  for (int i = 0; i < 40; ++i) j.append("a", "", 0, {event("a", big)});
+  EXPECT_EQ(held.events[0]->body, big);
+  EXPECT_FALSE(j.recentAfter(last, {}, 100, recent));
+}
+
 TEST(Journal, CommitListenerGetsHighestSeq) {
   TempDir dir;
   Journal j(journalConfig(dir));
