@@ -113,6 +113,18 @@ void Delivery::notifyCommitted(uint64_t seq) {
   wake_.notify_all();
 }
 
+std::vector<std::pair<std::string, uint64_t>> Delivery::backlog() const {
+  std::vector<std::pair<std::string, uint64_t>> out;
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const auto& w : workers_) {
+    if (w->pipelines.empty()) continue;
+    uint64_t at = std::max(w->cursor.load(), w->handled.load());
+    out.emplace_back(w->setup.name, committed_ > at ? committed_ - at : 0);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 uint64_t Delivery::floor() const {
   uint64_t f = UINT64_MAX;
   for (const auto& w : workers_)
@@ -217,6 +229,7 @@ void Delivery::run(Worker& w) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       w.cursor = seq;
+      w.handled = std::max(w.handled.load(), seq);
     }
     progressed_.notify_all();
   };
@@ -259,6 +272,8 @@ void Delivery::run(Worker& w) {
       }
       if (events.empty()) {
         std::unique_lock<std::mutex> lock(mutex_);
+        // Everything committed up to `seen` was visible to the read above: none of it is ours.
+        w.handled = std::max(w.handled.load(), seen);
         wake_.wait_for(lock, std::chrono::seconds(1),
                        [&] { return stopping_ || committed_ != seen; });
         continue;

@@ -63,6 +63,10 @@ class Delivery {
                      std::function<void(bool)> done);
   // The lowest cursor over all sinks (journal pruning never passes it).
   uint64_t floor() const;
+  // Per sink (in name order): how many journal positions were committed after the last one the
+  // sink has fully handled (delivered, dead-lettered, or found nothing of its pipelines up to
+  // it). 0 when the sink is caught up; it grows while a sink is down or cannot keep up.
+  std::vector<std::pair<std::string, uint64_t>> backlog() const;
 
  private:
   struct Worker {
@@ -70,7 +74,8 @@ class Delivery {
     std::map<std::string, std::string> table_of;
     std::vector<std::string> pipelines;
     std::atomic<uint64_t> cursor{0};
-    std::deque<uint64_t> dead;  // recently dead-lettered seqs (bounded), for waitDelivered
+    std::atomic<uint64_t> handled{0};  // nothing left to deliver up to here (>= cursor)
+    std::deque<uint64_t> dead;         // recently dead-lettered seqs (bounded), for waitDelivered
     std::thread thread;
   };
   struct Waiter {

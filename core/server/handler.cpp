@@ -176,6 +176,11 @@ Reply Handler::internal(std::string_view path) {
          std::to_string(journal_.pending()) + "\n";
     m += "# TYPE inlet_requests_in_flight gauge\ninlet_requests_in_flight " +
          std::to_string(inFlight()) + "\n";
+    if (delivery_) {
+      m += "# TYPE inlet_sink_backlog gauge\n";
+      for (const auto& [sink, n] : delivery_->backlog())
+        m += "inlet_sink_backlog{sink=\"" + sink + "\"} " + std::to_string(n) + "\n";
+    }
     r.body = std::move(m);
   } else {
     return refusal(404, "unknown_pipeline", "no pipeline at this path");

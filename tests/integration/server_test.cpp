@@ -472,6 +472,45 @@ TEST_F(ServerTest, SinkDeliveryAndCheckpointsRunAtALowerPriority) {
   EXPECT_EQ(rows("1\n"), "1\n");
 }
 
+TEST_F(ServerTest, MetricsShowEachSinksBacklog) {
+  // `down` delivers to a port nobody listens on and keeps retrying; `quiet` serves a pipeline
+  // that receives nothing; `local` keeps up.
+  std::string config =
+      baseConfig(dir_) +
+      "  down:\n    type: http\n    url: http://127.0.0.1:9/in\n"
+      "    retry: { max_attempts: 1000, initial_backoff: 50ms, max_backoff: 50ms }\n"
+      "  quiet: { type: sqlite, path: " +
+      dir_.str("quiet.db") +
+      " }\n"
+      "secrets:\n  gh: { value: \"" +
+      kSecret +
+      "\" }\n"
+      "pipelines:\n"
+      "  github:\n    path: /webhook/github\n    auth: { provider: github, secrets: [gh] }\n"
+      "    sinks: [local, down]\n    table: github_events\n"
+      "  other:\n    path: /webhook/other\n    auth: { provider: github, secrets: [gh] }\n"
+      "    sinks: [quiet]\n    table: other_events\n";
+  startWith(config);
+  for (int i = 0; i < 3; ++i) {
+    std::string body = "{\"n\":" + std::to_string(i) + "}";
+    ASSERT_EQ(post(server_->port(), "/webhook/github", body,
+                   signedHeaders(kSecret, body, "b-" + std::to_string(i)))
+                  .status,
+              200);
+  }
+  EXPECT_EQ(rows("3\n"), "3\n");
+  std::string expected =
+      "inlet_sink_backlog{sink=\"down\"} 3\ninlet_sink_backlog{sink=\"local\"} 0\n"
+      "inlet_sink_backlog{sink=\"quiet\"} 0\n";
+  std::string metrics;
+  for (int i = 0; i < 200; ++i) {
+    metrics = http(server_->port(), "GET", "/_inlet/metrics", "").body;
+    if (metrics.find(expected) != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_NE(metrics.find(expected), std::string::npos) << metrics;
+}
+
 TEST_F(ServerTest, AckDeliveredAnswersAfterTheSinkHasTheEvent) {
   startWith(githubConfig(dir_, "", "    ack: delivered\n    ack_timeout: 5s\n"));
   std::string body = R"({"delivered":true})";
