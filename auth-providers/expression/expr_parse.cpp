@@ -119,30 +119,12 @@ class Lexer {
   }
 
   void skipSpaceAndComments() {
-    for (;;) {
-      while (i_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[i_]))) advance(1);
-      if (s_.substr(i_, 2) == "--") {
-        while (i_ < s_.size() && s_[i_] != '\n') advance(1);
-      } else if (s_.substr(i_, 2) == "/*") {
-        // PostgreSQL block comments nest.
-        Pos start = pos_;
-        int depth = 0;
-        do {
-          if (i_ >= s_.size()) throw CompileError(start, "unterminated /* comment");
-          if (s_.substr(i_, 2) == "/*") {
-            ++depth;
-            advance(2);
-          } else if (s_.substr(i_, 2) == "*/") {
-            --depth;
-            advance(2);
-          } else {
-            advance(1);
-          }
-        } while (depth > 0);
-      } else {
-        return;
-      }
+    auto skipped = sdk::sql::skipSpaceAndComments(s_, i_);
+    if (skipped.unterminated_comment != std::string_view::npos) {
+      advance(skipped.unterminated_comment - i_);
+      throw CompileError(pos_, "unterminated /* comment");
     }
+    advance(skipped.end - i_);
   }
 
   std::string stringBody(bool escapes) {

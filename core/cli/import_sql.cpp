@@ -104,30 +104,12 @@ class SqlLexer {
   }
 
   void skip() {
-    for (;;) {
-      while (i_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[i_]))) step();
-      if (s_.substr(i_, 2) == "--") {
-        while (i_ < s_.size() && s_[i_] != '\n') step();
-      } else if (s_.substr(i_, 2) == "/*") {
-        int start = line_, depth = 0;
-        do {
-          if (i_ >= s_.size()) throw LexError{start, "unterminated /* comment"};
-          if (s_.substr(i_, 2) == "/*") {
-            ++depth;
-            step();
-            step();
-          } else if (s_.substr(i_, 2) == "*/") {
-            --depth;
-            step();
-            step();
-          } else {
-            step();
-          }
-        } while (depth > 0);
-      } else {
-        return;
-      }
+    auto skipped = sdk::sql::skipSpaceAndComments(s_, i_);
+    if (skipped.unterminated_comment != std::string_view::npos) {
+      while (i_ < skipped.unterminated_comment) step();
+      throw LexError{line_, "unterminated /* comment"};
     }
+    while (i_ < skipped.end) step();
   }
 
   std::string string(bool escapes) {

@@ -182,6 +182,11 @@ TEST(ImportSql, NothingUsableIsExitCode2) {
   EXPECT_NE(
       run("CREATE SECRET s AS 'unterminated").err.find("in.sql:1: unterminated string literal"),
       std::string::npos);
+  // An unclosed block comment is reported at the line it opens on; nested ones close in pairs.
+  auto comment = run("CREATE SECRET s AS 'v';\n\n/* one /* two */\nstill open");
+  EXPECT_EQ(comment.code, 2);
+  EXPECT_NE(comment.err.find("in.sql:3: unterminated /* comment"), std::string::npos)
+      << comment.err;
 
   std::ostringstream out, err;
   EXPECT_EQ(runImportSql("/nonexistent/dir/x.sql", false, out, err), 2);

@@ -4,6 +4,7 @@
 #include <inlet/sql.h>
 
 using inlet::sdk::sql::readStringLiteral;
+using inlet::sdk::sql::skipSpaceAndComments;
 
 namespace {
 
@@ -59,6 +60,39 @@ TEST(SqlStringLiteral, ErrorsSayWhereAndWhy) {
     EXPECT_EQ(r.error, c.error);
     EXPECT_EQ(r.error_at, c.at);
     EXPECT_EQ(r.value, "");
+  }
+}
+
+TEST(SqlSkip, SpaceLineAndNestedBlockCommentsAreSkipped) {
+  struct Case {
+    std::string_view text;
+    size_t from, end;
+  };
+  for (const auto& c : std::initializer_list<Case>{
+           {"select", 0, 0},
+           {"  \t\n x", 0, 5},
+           {"-- a comment\nx", 0, 13},
+           {"-- only a comment", 0, 17},
+           {"/* a */x", 0, 7},
+           {"/* a /* nested */ still */ x", 0, 27},
+           {"/**/-- c\n /* d */ y", 0, 18},
+           {"a /* b */ c", 1, 10},
+           {"/* a */ */", 0, 8},  // a stray */ is not a comment: the caller sees it
+       }) {
+    SCOPED_TRACE(std::string(c.text));
+    auto r = skipSpaceAndComments(c.text, c.from);
+    EXPECT_EQ(r.end, c.end);
+    EXPECT_EQ(r.unterminated_comment, std::string_view::npos);
+  }
+}
+
+TEST(SqlSkip, UnterminatedBlockCommentReportsWhereItStarts) {
+  for (auto [text, at] : std::initializer_list<std::pair<std::string_view, size_t>>{
+           {"/* open", 0}, {"x  /* a /* b */ still open", 3}, {"-- c\n/*", 5}}) {
+    SCOPED_TRACE(std::string(text));
+    auto r = skipSpaceAndComments(text, text[0] == 'x' ? 1 : 0);
+    EXPECT_EQ(r.unterminated_comment, at);
+    EXPECT_EQ(r.end, text.size());
   }
 }
 

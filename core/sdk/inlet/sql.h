@@ -1,5 +1,5 @@
 // SQL lexing shared by the host (`inlet import-sql`) and the `expression` provider: string
-// literals as PostgreSQL and RisingWave read them.
+// literals, white space and comments as PostgreSQL and RisingWave read them.
 #pragma once
 
 #include <cctype>
@@ -118,6 +118,46 @@ inline StringLiteral readStringLiteral(std::string_view s, size_t quote, bool es
         } else {
           r.value.push_back(e);
         }
+    }
+  }
+}
+
+struct Skipped {
+  size_t end = 0;  // the first byte that is neither white space nor inside a comment
+  // Where a `/*` comment that never closes starts (npos when none does).
+  size_t unterminated_comment = std::string_view::npos;
+};
+
+// Skips white space, `-- line` comments and `/* block */` comments from s[i]. Block comments
+// nest, as in PostgreSQL: `/* a /* b */ c */` is one comment.
+inline Skipped skipSpaceAndComments(std::string_view s, size_t i) {
+  Skipped r;
+  for (;;) {
+    while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+    if (s.substr(i, 2) == "--") {
+      while (i < s.size() && s[i] != '\n') ++i;
+    } else if (s.substr(i, 2) == "/*") {
+      size_t start = i;
+      int depth = 0;
+      do {
+        if (i >= s.size()) {
+          r.end = s.size();
+          r.unterminated_comment = start;
+          return r;
+        }
+        if (s.substr(i, 2) == "/*") {
+          ++depth;
+          i += 2;
+        } else if (s.substr(i, 2) == "*/") {
+          --depth;
+          i += 2;
+        } else {
+          ++i;
+        }
+      } while (depth > 0);
+    } else {
+      r.end = i;
+      return r;
     }
   }
 }
