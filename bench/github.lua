@@ -1,11 +1,14 @@
 -- wrk script: correctly signed GitHub webhook deliveries (X-Hub-Signature-256 over the raw body).
 --
---   wrk -t2 -c64 -d10s --latency -s bench/github.lua URL -- REQUESTS.lua [PATH]
+--   wrk -t2 -c64 -d10s --latency -s bench/github.lua URL -- REQUESTS.lua [PATH] [IDS]
 --
 -- REQUESTS.lua is written by bench/gen_requests.py: a table of {body, sig} (LuaJIT has no HMAC,
 -- so signatures are precomputed). Bodies are cycled; every request gets its own
 -- X-GitHub-Delivery, which GitHub does not sign, so dedup (key: auto) never folds two requests
--- into one stored event and the stored-row check in bench/run.sh stays exact.
+-- into one stored event and the stored-row check in bench/run.sh stays exact. IDS "sequential"
+-- (the default) counts per wrk thread, so a dedup index grows at its end; "random" starts each id
+-- with random digits, as GitHub's random GUIDs land all over the index (tid and counter keep them
+-- unique).
 --
 -- done() prints one machine-readable "BENCH ..." line that bench/run.sh parses.
 
@@ -18,7 +21,7 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
-local reqs, count, index, target
+local reqs, count, index, target, random_ids
 
 function init(args)
   local file = args[1]
@@ -28,6 +31,8 @@ function init(args)
   reqs = dofile(file)
   count = #reqs
   target = args[2] or "/webhook/github"
+  random_ids = args[3] == "random"
+  math.randomseed((tid or 1) * 7919 + os.time())
   -- Threads start at different offsets so they do not send the same body in lock step.
   index = ((tid or 1) * 97) % count
   sent = 0  -- global: read back through thread:get() in done()
@@ -42,7 +47,10 @@ function request()
     ["User-Agent"] = "GitHub-Hookshot/bench",
     ["X-GitHub-Event"] = "push",
     ["X-GitHub-Hook-ID"] = "123456",
-    ["X-GitHub-Delivery"] = string.format("%08x-0000-4000-8000-%012x", tid or 0, sent),
+    ["X-GitHub-Delivery"] = random_ids
+        and string.format("%08x-%04x-4%03x-8000-%012x", math.random(0, 0x7fffffff),
+                          math.random(0, 0xffff), tid or 0, sent)
+        or string.format("%08x-0000-4000-8000-%012x", tid or 0, sent),
     ["X-Hub-Signature-256"] = r.sig,
   }, r.body)
 end

@@ -15,6 +15,7 @@
 #   THREADS       wrk threads (default: 2)
 #   BODIES        distinct signed bodies (default: 256)
 #   BODY_BYTES    body size (default: 1536)
+#   DELIVERY_IDS  sequential (default) or random: how X-GitHub-Delivery values are made
 #   NICE          e.g. -10: run nginx, inlet and wrk at that priority (shared machines)
 #   KEEP=1        keep the temporary folder (configs, databases, logs) and print its path
 set -euo pipefail
@@ -27,6 +28,9 @@ CONNECTIONS="${CONNECTIONS:-64}"
 THREADS="${THREADS:-2}"
 BODIES="${BODIES:-256}"
 BODY_BYTES="${BODY_BYTES:-1536}"
+DELIVERY_IDS="${DELIVERY_IDS:-sequential}"
+[[ "$DELIVERY_IDS" == sequential || "$DELIVERY_IDS" == random ]] ||
+  { echo "bench: DELIVERY_IDS must be sequential or random" >&2; exit 1; }
 SECRET="It's a Secret to Everybody"
 
 die() { echo "bench: $*" >&2; exit 1; }
@@ -193,7 +197,7 @@ run_wrk() {  # name url
   local name="$1" url="$2"
   echo "bench: wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency against $name" >&2
   wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 5s --latency \
-    -s "$ROOT/bench/github.lua" "$url" -- "$TMP/requests.lua" /webhook/github \
+    -s "$ROOT/bench/github.lua" "$url" -- "$TMP/requests.lua" /webhook/github "$DELIVERY_IDS" \
     >"$TMP/wrk-$name.txt" 2>&1 || { cat "$TMP/wrk-$name.txt" >&2; die "wrk failed"; }
   grep '^BENCH ' "$TMP/wrk-$name.txt" >/dev/null || { cat "$TMP/wrk-$name.txt" >&2; die "wrk gave no summary"; }
 }
@@ -304,7 +308,7 @@ mark() { if awk "BEGIN { exit !($1) }"; then echo "ok"; else echo "MISSED"; fi; 
 cat <<EOF
 
 Inlet benchmark — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, build $BUILD_TYPE ($BUILD), nice ${NICE:-0}
-wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $BODIES distinct ${BODY_BYTES}-byte signed GitHub bodies
+wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $BODIES distinct ${BODY_BYTES}-byte signed GitHub bodies, $DELIVERY_IDS delivery ids
 load average before/after: $LOAD_BEFORE / $LOAD_AFTER
 
                            req/s      p50         p99         peak RSS
