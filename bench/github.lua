@@ -5,10 +5,10 @@
 -- REQUESTS.lua is written by bench/gen_requests.py: a table of {body, sig} (LuaJIT has no HMAC,
 -- so signatures are precomputed). Bodies are cycled; every request gets its own
 -- X-GitHub-Delivery, which GitHub does not sign, so dedup (key: auto) never folds two requests
--- into one stored event and the stored-row check in bench/run.sh stays exact. IDS "sequential"
--- (the default) counts per wrk thread, so a dedup index grows at its end; "random" starts each id
--- with random digits, as GitHub's random GUIDs land all over the index (tid and counter keep them
--- unique).
+-- into one stored event and the stored-row check in bench/run.sh stays exact. IDS "random" starts
+-- each id with random digits, as GitHub's random GUIDs land all over a dedup index (tid and
+-- counter keep them unique); "sequential" (the default here, bench/run.sh passes "random")
+-- counts per wrk thread, so a dedup index grows at its end.
 --
 -- done() prints one machine-readable "BENCH ..." line that bench/run.sh parses.
 

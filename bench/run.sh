@@ -15,7 +15,7 @@
 #   THREADS       wrk threads (default: 2)
 #   BODIES        distinct signed bodies (default: 256)
 #   BODY_BYTES    body size (default: 1536)
-#   DELIVERY_IDS  sequential (default) or random: how X-GitHub-Delivery values are made
+#   DELIVERY_IDS  random (default: like GitHub's GUIDs) or sequential (per wrk thread)
 #   NICE          e.g. -10: run nginx, inlet and wrk at that priority (shared machines)
 #   KEEP=1        keep the temporary folder (configs, databases, logs) and print its path
 set -euo pipefail
@@ -28,7 +28,7 @@ CONNECTIONS="${CONNECTIONS:-64}"
 THREADS="${THREADS:-2}"
 BODIES="${BODIES:-256}"
 BODY_BYTES="${BODY_BYTES:-1536}"
-DELIVERY_IDS="${DELIVERY_IDS:-sequential}"
+DELIVERY_IDS="${DELIVERY_IDS:-random}"
 [[ "$DELIVERY_IDS" == sequential || "$DELIVERY_IDS" == random ]] ||
   { echo "bench: DELIVERY_IDS must be sequential or random" >&2; exit 1; }
 SECRET="It's a Secret to Everybody"
