@@ -116,11 +116,7 @@ Journal::Journal(const config::JournalConfig& config, int background_nice)
   remove_dead_ = Statement(d, "DELETE FROM dead_letters WHERE sink = ?1 AND seq = ?2");
   savepoint_ = Statement(d, "SAVEPOINT request");
   release_ = Statement(d, "RELEASE request");
-  {
-    Statement max_seq(d, "SELECT coalesce(max(seq), 0) FROM events");
-    max_seq.step();
-    recent_base_ = static_cast<uint64_t>(max_seq.integer(0));
-  }
+  recent_base_ = maxSeq();  // the writer has not started: nothing newer exists yet
   sqlite3_wal_hook(d, &Journal::walHook, this);  // replaces SQLite's own autocheckpoint
   checkpointer_ = std::thread([this] { checkpointLoop(); });
   writer_ = std::thread([this] { writerLoop(); });
@@ -444,11 +440,11 @@ void Journal::keepRecent(std::vector<std::unique_ptr<Submission>>& batch,
     recent_base_ = chunk->front().seq - 1;
     recent_restart_ = false;
   }
-  recent_.push_back(std::move(chunk));
+  recent_.push_back({std::move(chunk), bytes});
   recent_bytes_ += bytes;
   while (recent_bytes_ > kRecentBytes && recent_.size() > 1) {
-    for (const auto& e : *recent_.front()) recent_bytes_ -= footprint(e);
-    recent_base_ = recent_.front()->back().seq;
+    recent_bytes_ -= recent_.front().bytes;
+    recent_base_ = recent_.front().events->back().seq;
     recent_.pop_front();
   }
 }
@@ -460,10 +456,10 @@ bool Journal::recentAfter(uint64_t after, const std::vector<std::string>& pipeli
   std::lock_guard<std::mutex> lock(recent_mutex_);
   if (recent_restart_ || after < recent_base_) return false;
   auto first = std::partition_point(recent_.begin(), recent_.end(),
-                                    [&](const auto& c) { return c->back().seq <= after; });
+                                    [&](const Chunk& c) { return c.events->back().seq <= after; });
   for (auto it = first; it != recent_.end() && out.events.size() < limit; ++it) {
     bool used = false;
-    for (const auto& e : **it) {
+    for (const auto& e : *it->events) {
       if (e.seq <= after) continue;
       if (!pipelines.empty() &&
           std::find(pipelines.begin(), pipelines.end(), e.pipeline) == pipelines.end())
@@ -472,7 +468,7 @@ bool Journal::recentAfter(uint64_t after, const std::vector<std::string>& pipeli
       used = true;
       if (out.events.size() >= limit) break;
     }
-    if (used) out.chunks.push_back(*it);
+    if (used) out.chunks.push_back(it->events);
   }
   return true;
 }

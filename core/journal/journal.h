@@ -142,7 +142,11 @@ class Journal {
   void keepRecent(std::vector<std::unique_ptr<Submission>>& batch,
                   const std::vector<AppendResult>& results, bool committed);
   mutable std::mutex recent_mutex_;
-  std::deque<std::shared_ptr<const std::vector<Event>>> recent_;
+  struct Chunk {
+    std::shared_ptr<const std::vector<Event>> events;  // one group commit's, in seq order
+    size_t bytes = 0;                                  // their memory, for the bound
+  };
+  std::deque<Chunk> recent_;
   uint64_t recent_base_ = 0;
   size_t recent_bytes_ = 0;
   bool recent_restart_ = false;  // after a failed commit: the next chunk starts a new run

@@ -123,9 +123,10 @@ void SqliteSink::prepare(const sdk::TableSpec& spec) {
   table = Table{spec, have.count("body_raw") > 0, nullptr};
 }
 
-const SqliteSink::Table& SqliteSink::insertFor(const std::string& table) {
+const SqliteSink::Table& SqliteSink::insertFor(std::string_view table) {
   auto spec = tables_.find(table);
-  if (spec == tables_.end()) throw std::runtime_error("table " + table + " was not prepared");
+  if (spec == tables_.end())
+    throw std::runtime_error("table " + std::string(table) + " was not prepared");
   if (spec->second.insert) return spec->second;
   // Tables created before `body_raw` existed store every body in `body`.
   std::string cols = std::string(
@@ -143,7 +144,7 @@ const SqliteSink::Table& SqliteSink::insertFor(const std::string& table) {
         c.type == INLET_COL_JSON ? ", nullif(?12 -> " + path + ", 'null')" : ", ?12 ->> " + path;
   }
   std::string sql =
-      "INSERT OR IGNORE INTO " + quoteIdent(table) + " (" + cols + ") VALUES (" + vals + ")";
+      "INSERT OR IGNORE INTO " + quoteIdent(spec->first) + " (" + cols + ") VALUES (" + vals + ")";
   sqlite3_stmt* st = nullptr;
   if (sqlite3_prepare_v3(db_, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &st, nullptr) !=
       SQLITE_OK)
@@ -172,7 +173,7 @@ sdk::WriteResult SqliteSink::write(const std::vector<sdk::Event>& events, std::s
     sqlite3_stmt* st = nullptr;
     bool body_raw = false;
     try {
-      const Table& table = insertFor(std::string(e.table));
+      const Table& table = insertFor(e.table);
       st = table.insert;
       body_raw = table.body_raw;
     } catch (const std::exception& ex) {

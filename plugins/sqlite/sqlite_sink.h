@@ -36,11 +36,11 @@ class SqliteSink : public sdk::Sink {
     sqlite3_stmt* insert = nullptr;  // prepared on first use
   };
   // The prepared table, its insert statement ready; throws if `table` was never prepared.
-  const Table& insertFor(const std::string& table);
+  const Table& insertFor(std::string_view table);
 
   Options options_;
   sqlite3* db_ = nullptr;
-  std::map<std::string, Table> tables_;  // by table name
+  std::map<std::string, Table, std::less<>> tables_;  // by table name
 };
 
 // Quotes an SQL identifier ("a""b").

@@ -72,22 +72,12 @@ inline StringLiteral readStringLiteral(std::string_view s, size_t quote, bool es
     if (i + 1 >= s.size()) return fail(quote, "unterminated string literal");
     char e = s[i + 1];
     i += 2;
+    static constexpr std::string_view kLetters = "bfnrt", kControls = "\b\f\n\r\t";
+    if (auto k = kLetters.find(e); k != std::string_view::npos) {
+      r.value.push_back(kControls[k]);
+      continue;
+    }
     switch (e) {
-      case 'b':
-        r.value.push_back('\b');
-        break;
-      case 'f':
-        r.value.push_back('\f');
-        break;
-      case 'n':
-        r.value.push_back('\n');
-        break;
-      case 'r':
-        r.value.push_back('\r');
-        break;
-      case 't':
-        r.value.push_back('\t');
-        break;
       case 'x': {
         int v = 0, n = 0;
         for (; n < 2 && i < s.size() && isHex(s[i]); ++n, ++i) v = v * 16 + hex(s[i]);
