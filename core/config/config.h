@@ -112,6 +112,9 @@ struct JournalConfig {
   std::string path = "data/journal.db";
   int64_t retention_ms = 7LL * 24 * 3600 * 1000;
   int max_batch = 1024;  // events per group commit
+  // Dedup claims kept in memory before they are moved, sorted, into the claims database (not a
+  // YAML setting; tests lower it).
+  size_t claims_flush_at = 65536;
 };
 
 struct Config {

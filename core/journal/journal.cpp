@@ -28,9 +28,9 @@ CREATE TABLE IF NOT EXISTS events(
   authenticated INTEGER NOT NULL DEFAULT 1);
 CREATE INDEX IF NOT EXISTS events_pipeline_seq ON events(pipeline, seq);
 CREATE INDEX IF NOT EXISTS events_received ON events(received_at);
-CREATE TABLE IF NOT EXISTS dedup(
-  pipeline TEXT NOT NULL, key TEXT NOT NULL, event_id TEXT NOT NULL, expires_at INTEGER NOT NULL,
-  PRIMARY KEY(pipeline, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS claim_log(
+  seq INTEGER PRIMARY KEY, pipeline TEXT NOT NULL, key TEXT NOT NULL, event_id TEXT NOT NULL,
+  expires_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS cursors(sink TEXT PRIMARY KEY, seq INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS dead_letters(
   sink TEXT NOT NULL, seq INTEGER NOT NULL, attempts INTEGER NOT NULL, error TEXT,
@@ -99,11 +99,10 @@ Journal::Journal(const config::JournalConfig& config, int background_nice)
                 "INSERT INTO events(id, pipeline, received_at, provider, event_type, delivery_id, "
                 "dedup_key, headers, body, data, columns, authenticated) "
                 "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)");
-  claim_ = Statement(d,
-                     "INSERT INTO dedup(pipeline, key, event_id, expires_at) VALUES(?1,?2,?3,?4) "
-                     "ON CONFLICT(pipeline, key) DO UPDATE SET event_id = excluded.event_id, "
-                     "expires_at = excluded.expires_at WHERE dedup.expires_at <= ?5");
-  lookup_claim_ = Statement(d, "SELECT event_id FROM dedup WHERE pipeline = ?1 AND key = ?2");
+  Claims::Options claim_options;
+  claim_options.background_nice = background_nice_;
+  claim_options.flush_claims = config_.claims_flush_at;
+  claims_ = std::make_unique<Claims>(d, config_.path, claim_options);
   get_cursor_ = Statement(d, "SELECT seq FROM cursors WHERE sink = ?1");
   set_cursor_ = Statement(d,
                           "INSERT INTO cursors(sink, seq) VALUES(?1, ?2) "
@@ -172,6 +171,7 @@ void Journal::close() {
   }
   queue_cv_.notify_all();
   if (writer_.joinable()) writer_.join();
+  if (claims_) claims_->close();
   {
     std::lock_guard<std::mutex> lock(checkpoint_mutex_);
     checkpoint_stop_ = true;
@@ -308,18 +308,10 @@ void Journal::writeCursors(const std::map<std::string, uint64_t>& cursors) {
 }
 
 void Journal::appendOne(Submission& sub, AppendResult& res, int64_t now, uint64_t& last_seq) {
-  if (!sub.claim_key.empty() && !sub.events.empty()) {
-    claim_.bind(1, sub.pipeline)
-        .bind(2, sub.claim_key)
-        .bind(3, sub.events.front().id)
-        .bind(4, now + sub.window_ms)
-        .bind(5, now);
-    claim_.step();
-    claim_.reset();
-    if (db_->changes() == 0) {
-      lookup_claim_.bind(1, sub.pipeline).bind(2, sub.claim_key);
-      if (lookup_claim_.step()) res.event_id = lookup_claim_.text(0);
-      lookup_claim_.reset();
+  const bool claims = !sub.claim_key.empty() && !sub.events.empty();
+  if (claims) {
+    if (auto original = claims_->find(sub.pipeline, sub.claim_key, now)) {
+      res.event_id = std::move(*original);
       res.status = AppendResult::Status::Duplicate;
       return;
     }
@@ -347,6 +339,10 @@ void Journal::appendOne(Submission& sub, AppendResult& res, int64_t now, uint64_
     e.seq = static_cast<uint64_t>(sqlite3_last_insert_rowid(db_->get()));
     last_seq = e.seq;
   }
+  // In the same transaction as the events: a crash never leaves a key without its event.
+  if (claims)
+    claims_->add(sub.pipeline, sub.claim_key, sub.events.front().seq, sub.events.front().id,
+                 now + sub.window_ms);
   res.status = AppendResult::Status::Accepted;
   res.event_id = sub.events.empty() ? "" : sub.events.front().id;
   res.last_seq = sub.events.empty() ? 0 : sub.events.back().seq;
@@ -364,6 +360,7 @@ void Journal::commitBatch(std::vector<std::unique_ptr<Submission>>& batch,
     int64_t now = util::nowMs();
     try {
       db_->exec("BEGIN IMMEDIATE");
+      claims_->beginTransaction(now);
       for (size_t i = 0; i < batch.size(); ++i) {
         auto& sub = *batch[i];
         auto& res = results[i];
@@ -371,15 +368,15 @@ void Journal::commitBatch(std::vector<std::unique_ptr<Submission>>& batch,
         // whole group it was committed with.
         savepoint_.step();
         savepoint_.reset();
+        claims_->beginRequest();
         try {
           appendOne(sub, res, now, last_seq);
           release_.step();
           release_.reset();
         } catch (const std::exception& e) {
-          claim_.reset();
-          lookup_claim_.reset();
           insert_event_.reset();
           release_.reset();
+          claims_->rollbackRequest();
           db_->exec("ROLLBACK TO request");
           db_->exec("RELEASE request");
           log::error(std::string("journal: a request could not be stored: ") + e.what());
@@ -391,12 +388,12 @@ void Journal::commitBatch(std::vector<std::unique_ptr<Submission>>& batch,
       saveCursors(cursors);
       db_->exec("COMMIT");
       committed = true;
+      claims_->committed();
     } catch (const std::exception& e) {
       sqlite3_exec(db_->get(), "ROLLBACK", nullptr, nullptr, nullptr);
       set_cursor_.reset();
       log::error(std::string("journal commit failed: ") + e.what());
-      claim_.reset();
-      lookup_claim_.reset();
+      claims_->rolledBack();
       insert_event_.reset();
       for (auto& r : results) {
         r = AppendResult{};
@@ -479,9 +476,6 @@ void Journal::prune() {
   last_prune_ms_ = now;
   std::lock_guard<std::mutex> lock(db_mutex_);
   try {
-    Statement del_dedup(db_->get(), "DELETE FROM dedup WHERE expires_at < ?1");
-    del_dedup.bind(1, now);
-    del_dedup.step();
     uint64_t floor = prune_floor_ ? prune_floor_() : UINT64_MAX;
     Statement del_events(db_->get(),
                          "DELETE FROM events WHERE received_at < ?1 AND seq <= ?2 "
@@ -560,6 +554,13 @@ void Journal::removeDeadLetters(const std::string& sink, const std::vector<uint6
     remove_dead_.reset();
   }
   db_->exec("COMMIT");
+}
+
+void Journal::flushClaims() { claims_->flushNow(); }
+
+size_t Journal::claimsInMemory() {
+  std::lock_guard<std::mutex> lock(db_mutex_);
+  return claims_->inMemory();
 }
 
 uint64_t Journal::maxSeq() {

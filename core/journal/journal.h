@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "journal/claims.h"
 #include "journal/sqlite.h"
 
 namespace inlet::journal {
@@ -90,6 +91,10 @@ class Journal {
                    Recent& out) const;
 
   const std::string& path() const { return config_.path; }
+  // Moves the dedup claims committed so far into the claims database now, as the background
+  // flush does once enough have gathered (tests and diagnostics).
+  void flushClaims();
+  size_t claimsInMemory();
   // Stops accepting, commits what is pending, stops the writer.
   void close();
 
@@ -116,8 +121,9 @@ class Journal {
   int background_nice_ = 0;
   std::unique_ptr<Database> db_;
   std::mutex db_mutex_;  // guards db_ and the statements
-  Statement insert_event_, claim_, lookup_claim_, get_cursor_, set_cursor_, dead_letter_,
-      remove_dead_, savepoint_, release_;
+  Statement insert_event_, get_cursor_, set_cursor_, dead_letter_, remove_dead_, savepoint_,
+      release_;
+  std::unique_ptr<Claims> claims_;  // dedup claims; before db_ is closed
 
   mutable std::mutex queue_mutex_;
   std::condition_variable queue_cv_;

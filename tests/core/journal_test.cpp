@@ -593,6 +593,164 @@ TEST(Journal, ReopenKeepsEverything) {
   }
 }
 
+int64_t count(const std::string& db_path, const std::string& sql) {
+  inlet::journal::Database db(db_path, false);
+  inlet::journal::Statement st(db.get(), sql.c_str());
+  return st.step() ? st.integer(0) : -1;
+}
+
+std::string claimsDb(const Journal& j) { return inlet::journal::Claims::pathFor(j.path()); }
+
+// Appends `n` claims "key-<i>" (each with one event) as one burst; returns the event ids.
+std::vector<std::string> claimBurst(Journal& j, int from, int n, int64_t window_ms = kHour) {
+  std::vector<std::string> ids(n);
+  std::vector<std::promise<AppendResult>> done(n);
+  for (int i = 0; i < n; ++i) {
+    auto e = event("p");
+    ids[i] = e.id;
+    j.appendAsync("p", "key-" + std::to_string(from + i), window_ms, {e},
+                  [&done, i](const AppendResult& r) { done[i].set_value(r); });
+  }
+  for (int i = 0; i < n; ++i) {
+    auto r = done[i].get_future().get();
+    EXPECT_EQ(r.status, Status::Accepted) << "key-" << from + i << ": " << r.error;
+  }
+  return ids;
+}
+
+// Each key "key-<from+i>" must be a duplicate of ids[i].
+void expectClaimed(Journal& j, int from, const std::vector<std::string>& ids) {
+  for (size_t i = 0; i < ids.size(); ++i) {
+    auto r = j.append("p", "key-" + std::to_string(from + i), kHour, {event("p")});
+    ASSERT_EQ(r.status, Status::Duplicate) << "key-" << from + i;
+    ASSERT_EQ(r.event_id, ids[i]) << "key-" << from + i;
+  }
+}
+
+TEST(Journal, ClaimsAreFoundInMemoryInTheClaimsDatabaseAndAfterARestart) {
+  TempDir dir;
+  std::vector<std::string> flushed, recent;
+  {
+    Journal j(journalConfig(dir));
+    flushed = claimBurst(j, 0, 50);
+    EXPECT_EQ(j.claimsInMemory(), 50u);
+    j.flushClaims();  // key-0..49 move to the claims database
+    EXPECT_EQ(count(claimsDb(j), "SELECT count(*) FROM claims"), 50);
+    recent = claimBurst(j, 50, 30);  // the writer forgets the flushed ones on its next commit
+    EXPECT_EQ(j.claimsInMemory(), 30u);
+    EXPECT_EQ(count(j.path(), "SELECT count(*) FROM claim_log"), 30);
+    expectClaimed(j, 0, flushed);
+    expectClaimed(j, 50, recent);
+    EXPECT_EQ(all(j.path()).size(), 80u);
+  }
+  // Restart: the flushed claims come from the claims database, the others from claim_log.
+  Journal j(journalConfig(dir));
+  EXPECT_EQ(j.claimsInMemory(), 30u);
+  expectClaimed(j, 0, flushed);
+  expectClaimed(j, 50, recent);
+  EXPECT_EQ(j.append("p", "key-80", kHour, {event("p")}).status, Status::Accepted);
+  EXPECT_EQ(all(j.path()).size(), 81u);
+}
+
+TEST(Journal, ClaimsMoveToTheClaimsDatabaseInTheBackgroundOnceEnoughGather) {
+  TempDir dir;
+  auto config = journalConfig(dir);
+  config.claims_flush_at = 500;
+  Journal j(config);
+  auto ids = claimBurst(j, 0, 1200);
+  // The flusher runs on its own thread; the writer applies what it moved on a later commit.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (j.claimsInMemory() >= 500 && std::chrono::steady_clock::now() < deadline) {
+    ASSERT_EQ(j.append("p", "", 0, {event("p")}).status, Status::Accepted);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_LT(j.claimsInMemory(), 500u);
+  EXPECT_GE(count(claimsDb(j), "SELECT count(*) FROM claims"), 500);
+  // Every claim is in exactly one place once the writer has deleted the moved claim_log rows
+  // (a slice per commit).
+  auto total = [&] {
+    return count(claimsDb(j), "SELECT count(*) FROM claims") +
+           count(j.path(), "SELECT count(*) FROM claim_log");
+  };
+  while (total() != 1200 && std::chrono::steady_clock::now() < deadline)
+    ASSERT_EQ(j.append("p", "", 0, {event("p")}).status, Status::Accepted);
+  EXPECT_EQ(total(), 1200);
+  expectClaimed(j, 0, ids);
+}
+
+TEST(Journal, AnExpiredClaimInTheClaimsDatabaseCanBeClaimedAgain) {
+  TempDir dir;
+  Journal j(journalConfig(dir));
+  auto first = claimBurst(j, 0, 1, 300);
+  j.flushClaims();
+  EXPECT_EQ(count(claimsDb(j), "SELECT count(*) FROM claims"), 1);
+  auto r = j.append("p", "key-0", kHour, {event("p")});
+  EXPECT_EQ(r.status, Status::Duplicate);
+  EXPECT_EQ(r.event_id, first[0]);
+  std::this_thread::sleep_for(std::chrono::milliseconds(350));
+  auto again = claimBurst(j, 0, 1);  // the window has passed
+  j.flushClaims();                   // the new claim replaces the old row
+  EXPECT_EQ(count(claimsDb(j), "SELECT count(*) FROM claims"), 1);
+  claimBurst(j, 1, 1);  // a commit: the writer forgets key-0
+  EXPECT_EQ(j.claimsInMemory(), 1u);
+  expectClaimed(j, 0, again);
+  // A claim that expired before the flush is not moved at all.
+  claimBurst(j, 2, 1, 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  j.flushClaims();
+  EXPECT_EQ(count(claimsDb(j), "SELECT count(*) FROM claims WHERE key = 'key-2'"), 0);
+  EXPECT_EQ(j.append("p", "key-2", kHour, {event("p")}).status, Status::Accepted);
+}
+
+TEST(Journal, ClaimsFromAnOlderJournalLayoutAreKept) {
+  TempDir dir;
+  int64_t now = inlet::util::nowMs();
+  std::string path;
+  {
+    Journal j(journalConfig(dir));
+    path = j.path();
+  }
+  {
+    // The layout before the claims database: claims in the journal's `dedup` table.
+    inlet::journal::Database db(path, false);
+    db.exec(
+        "CREATE TABLE dedup(pipeline TEXT NOT NULL, key TEXT NOT NULL, event_id TEXT NOT NULL, "
+        "expires_at INTEGER NOT NULL, PRIMARY KEY(pipeline, key)) WITHOUT ROWID");
+    db.exec(("INSERT INTO dedup VALUES('p', 'live', 'evt_live', " + std::to_string(now + kHour) +
+             "), ('p', 'expired', 'evt_old', " + std::to_string(now - 1) + ")")
+                .c_str());
+  }
+  Journal j(journalConfig(dir));
+  EXPECT_EQ(count(path, "SELECT count(*) FROM sqlite_master WHERE name = 'dedup'"), 0);
+  auto r = j.append("p", "live", kHour, {event("p")});
+  EXPECT_EQ(r.status, Status::Duplicate);
+  EXPECT_EQ(r.event_id, "evt_live");
+  EXPECT_EQ(j.append("p", "expired", kHour, {event("p")}).status, Status::Accepted);
+}
+
+TEST(Journal, AClaimsDatabaseLeftByAnotherJournalDoesNotHideNewClaims) {
+  TempDir dir;
+  std::string path;
+  {
+    Journal j(journalConfig(dir));
+    path = j.path();
+    claimBurst(j, 0, 20);
+    j.flushClaims();  // its mark: seq 20
+  }
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+  std::vector<std::string> ids;
+  {
+    Journal j(journalConfig(dir));  // a new journal: seqs start at 1 again
+    ids = claimBurst(j, 100, 5);
+  }
+  Journal j(journalConfig(dir));
+  EXPECT_EQ(j.claimsInMemory(), 5u);
+  expectClaimed(j, 100, ids);
+  j.flushClaims();
+  claimBurst(j, 200, 1);
+  expectClaimed(j, 100, ids);
+}
+
 // The fields a sink receives, for comparing the in-memory and the database answer.
 std::string describe(const Event& e) {
   return std::to_string(e.seq) + "|" + e.id + "|" + e.pipeline + "|" +

@@ -1,0 +1,345 @@
+#include "journal/claims.h"
+
+#include <chrono>
+#include <functional>
+#include <string_view>
+
+#include "util/ids.h"
+#include "util/log.h"
+#include "util/thread.h"
+
+namespace inlet::journal {
+
+namespace {
+
+const char* kIndexSchema = R"sql(
+PRAGMA journal_mode=WAL;
+PRAGMA synchronous=FULL;
+PRAGMA temp_store=MEMORY;
+CREATE TABLE IF NOT EXISTS claims(
+  pipeline TEXT NOT NULL, key TEXT NOT NULL, event_id TEXT NOT NULL, expires_at INTEGER NOT NULL,
+  PRIMARY KEY(pipeline, key)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS claims_expires ON claims(expires_at);
+CREATE TABLE IF NOT EXISTS state(name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+)sql";
+
+constexpr size_t kMinSlots = 1024;
+constexpr int64_t kDeleteSlice = 512;  // flushed claim_log rows deleted per group commit
+
+int64_t scalar(sqlite3* db, const char* sql, int64_t bind1 = 0) {
+  Statement st(db, sql);
+  if (sqlite3_bind_parameter_count(st.get()) > 0) st.bind(1, bind1);
+  return st.step() ? st.integer(0) : 0;
+}
+
+}  // namespace
+
+std::string Claims::pathFor(const std::string& journal_path) {
+  const std::string ext = ".db";
+  if (journal_path.size() > ext.size() &&
+      journal_path.compare(journal_path.size() - ext.size(), ext.size(), ext) == 0)
+    return journal_path.substr(0, journal_path.size() - ext.size()) + "-claims.db";
+  return journal_path + "-claims";
+}
+
+Claims::Claims(sqlite3* journal, const std::string& journal_path, Options options)
+    : journal_(journal),
+      path_(pathFor(journal_path)),
+      journal_path_(journal_path),
+      options_(options) {
+  flush_db_ = std::make_unique<Database>(path_, false);
+  flush_db_->exec(kIndexSchema);
+  {
+    Statement attach(flush_db_->get(), "ATTACH DATABASE ?1 AS j");
+    attach.bind(1, journal_path_);
+    attach.step();
+  }
+  int64_t now = util::nowMs();
+  uint64_t flushed = static_cast<uint64_t>(
+      scalar(flush_db_->get(), "SELECT value FROM state WHERE name = 'flushed_seq'"));
+  // Sequence numbers never go back within one journal: a larger mark means this claims
+  // database outlived the journal it was made for. Its claims stay valid; the mark does not.
+  auto journal_seq = static_cast<uint64_t>(scalar(
+      journal_, "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)"));
+  if (flushed > journal_seq) {
+    log::warn("journal: " + path_ + " was written for another journal; its flush mark is reset");
+    flushed = 0;
+    Statement reset(flush_db_->get(),
+                    "INSERT OR REPLACE INTO state(name, value) VALUES('flushed_seq', 0)");
+    reset.step();
+  }
+  // Journals written before claims had their own database kept them in a `dedup` table.
+  if (scalar(journal_,
+             "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'dedup'")) {
+    Statement copy(flush_db_->get(),
+                   "INSERT OR REPLACE INTO claims(pipeline, key, event_id, expires_at) "
+                   "SELECT pipeline, key, event_id, expires_at FROM j.dedup WHERE expires_at > ?1");
+    copy.bind(1, now);
+    copy.step();
+    char* err = nullptr;
+    if (sqlite3_exec(journal_, "DROP TABLE dedup", nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string msg = err ? err : "unknown error";
+      sqlite3_free(err);
+      throw SqliteError("cannot drop the old dedup table: " + msg);
+    }
+  }
+  flushed_seq_ = flushed;
+  applied_seq_ = flushed;
+  log_rows_flushed_ = true;  // some may be left from before the restart
+
+  log_insert_ = Statement(journal_,
+                          "INSERT INTO claim_log(seq, pipeline, key, event_id, expires_at) "
+                          "VALUES(?1, ?2, ?3, ?4, ?5)");
+  log_lookup_ = Statement(journal_, "SELECT pipeline, key, event_id FROM claim_log WHERE seq = ?1");
+  log_delete_ = Statement(journal_,
+                          "DELETE FROM claim_log WHERE seq IN "
+                          "(SELECT seq FROM claim_log WHERE seq <= ?1 ORDER BY seq LIMIT ?2)");
+  index_ = std::make_unique<Database>(path_, false);
+  index_lookup_ = Statement(index_->get(),
+                            "SELECT event_id FROM claims WHERE pipeline = ?1 AND key = ?2 "
+                            "AND expires_at > ?3");
+  load(flushed, now);
+  flusher_ = std::thread([this] { flusherLoop(); });
+}
+
+Claims::~Claims() { close(); }
+
+void Claims::close() {
+  {
+    std::lock_guard<std::mutex> lock(flush_mutex_);
+    stop_ = true;
+  }
+  flush_cv_.notify_all();
+  if (flusher_.joinable()) flusher_.join();
+}
+
+uint64_t Claims::hashOf(const std::string& pipeline, const std::string& key) {
+  std::hash<std::string_view> h;
+  uint64_t v = h(key) ^ (h(pipeline) * 0x9E3779B97F4A7C15ULL);
+  return v ? v : 1;  // 0 marks an empty slot
+}
+
+void Claims::load(uint64_t after_seq, int64_t now_ms) {
+  Statement st(journal_,
+               "SELECT seq, pipeline, key, expires_at FROM claim_log "
+               "WHERE seq > ?1 AND expires_at > ?2 ORDER BY seq");
+  st.bind(1, static_cast<int64_t>(after_seq)).bind(2, now_ms);
+  now_ms_ = now_ms;
+  while (st.step())
+    insertSlot(hashOf(st.text(1), st.text(2)), static_cast<uint64_t>(st.integer(0)), st.integer(3));
+}
+
+void Claims::insertSlot(uint64_t hash, uint64_t seq, int64_t expires_ms) {
+  if ((used_ + 1) * 2 > slots_.size()) rebuild(applied_seq_, now_ms_);
+  size_t mask = slots_.size() - 1;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    Slot& s = slots_[i];
+    // A removed or expired slot is reused; lookups walk past both.
+    if (s.hash == 0 || s.expires_ms <= now_ms_) {
+      if (s.hash == 0) ++used_;
+      if (s.hash == 0 || s.expires_ms == 0) ++live_;
+      s = Slot{hash, seq, expires_ms};
+      return;
+    }
+  }
+}
+
+void Claims::removeSlot(uint64_t hash, uint64_t seq) {
+  if (slots_.empty()) return;
+  size_t mask = slots_.size() - 1;
+  for (size_t i = hash & mask; slots_[i].hash; i = (i + 1) & mask) {
+    Slot& s = slots_[i];
+    if (s.hash == hash && s.seq == seq && s.expires_ms != 0) {
+      s.expires_ms = 0;
+      --live_;
+      return;
+    }
+  }
+}
+
+void Claims::rebuild(uint64_t drop_upto, int64_t now_ms) {
+  std::vector<Slot> old;
+  old.swap(slots_);
+  size_t keep = 0;
+  for (const Slot& s : old)
+    if (s.hash && s.seq > drop_upto && s.expires_ms > now_ms) ++keep;
+  size_t size = kMinSlots;
+  while (size < keep * 4) size *= 2;
+  slots_.assign(size, Slot{});
+  used_ = live_ = 0;
+  size_t mask = size - 1;
+  for (const Slot& s : old) {
+    if (!(s.hash && s.seq > drop_upto && s.expires_ms > now_ms)) continue;
+    size_t i = s.hash & mask;
+    while (slots_[i].hash) i = (i + 1) & mask;
+    slots_[i] = s;
+    ++used_;
+    ++live_;
+  }
+}
+
+std::optional<std::string> Claims::find(const std::string& pipeline, const std::string& key,
+                                        int64_t now_ms) {
+  uint64_t hash = hashOf(pipeline, key);
+  if (!slots_.empty()) {
+    size_t mask = slots_.size() - 1;
+    for (size_t i = hash & mask; slots_[i].hash; i = (i + 1) & mask) {
+      const Slot& s = slots_[i];
+      if (s.hash != hash || s.expires_ms <= now_ms) continue;
+      // Equal hashes are checked against the claim itself.
+      log_lookup_.bind(1, static_cast<int64_t>(s.seq));
+      std::optional<std::string> id;
+      if (log_lookup_.step() && log_lookup_.text(0) == pipeline && log_lookup_.text(1) == key)
+        id = log_lookup_.text(2);
+      log_lookup_.reset();
+      if (id) return id;
+    }
+  }
+  index_lookup_.bind(1, pipeline).bind(2, key).bind(3, now_ms);
+  std::optional<std::string> id;
+  try {
+    if (index_lookup_.step()) id = index_lookup_.text(0);
+  } catch (...) {
+    index_lookup_.reset();
+    throw;
+  }
+  index_lookup_.reset();
+  return id;
+}
+
+void Claims::add(const std::string& pipeline, const std::string& key, uint64_t seq,
+                 const std::string& event_id, int64_t expires_ms) {
+  log_insert_.bind(1, static_cast<int64_t>(seq))
+      .bind(2, pipeline)
+      .bind(3, key)
+      .bind(4, event_id)
+      .bind(5, expires_ms);
+  try {
+    log_insert_.step();
+  } catch (...) {
+    log_insert_.reset();
+    throw;
+  }
+  log_insert_.reset();
+  uint64_t hash = hashOf(pipeline, key);
+  insertSlot(hash, seq, expires_ms);
+  pending_.push_back({hash, seq});
+}
+
+void Claims::beginTransaction(int64_t now_ms) {
+  now_ms_ = now_ms;
+  pending_.clear();
+  request_mark_ = 0;
+  uint64_t flushed = flushed_seq_.load();
+  if (flushed > applied_seq_) {
+    // Those claims are in the claims database now: forget them here.
+    rebuild(flushed, now_ms);
+    applied_seq_ = flushed;
+    flush_requested_ = false;
+    log_rows_flushed_ = true;
+  }
+  if (log_rows_flushed_) {
+    // ...and delete their claim_log rows a slice per commit, so that no single group commit
+    // (which requests wait for) carries a whole flush's deletes. A slice rolled back with its
+    // transaction is deleted again by a later one.
+    log_delete_.bind(1, static_cast<int64_t>(applied_seq_)).bind(2, kDeleteSlice);
+    try {
+      log_delete_.step();
+    } catch (...) {
+      log_delete_.reset();
+      throw;
+    }
+    log_delete_.reset();
+    log_rows_flushed_ = sqlite3_changes64(journal_) == kDeleteSlice;
+  }
+}
+
+void Claims::beginRequest() { request_mark_ = pending_.size(); }
+
+void Claims::rollbackRequest() {
+  for (size_t i = request_mark_; i < pending_.size(); ++i)
+    removeSlot(pending_[i].hash, pending_[i].seq);
+  pending_.resize(request_mark_);
+}
+
+void Claims::committed() {
+  pending_.clear();
+  request_mark_ = 0;
+  if (!flush_requested_ && live_ >= options_.flush_claims) {
+    flush_requested_ = true;
+    {
+      std::lock_guard<std::mutex> lock(flush_mutex_);
+      flush_wanted_ = true;
+    }
+    flush_cv_.notify_one();
+  }
+}
+
+void Claims::rolledBack() {
+  request_mark_ = 0;
+  rollbackRequest();
+}
+
+void Claims::flushNow() {
+  std::lock_guard<std::mutex> run(run_mutex_);
+  flushOnce();
+}
+
+void Claims::flusherLoop() {
+  util::lowerThreadPriority(options_.background_nice);
+  std::unique_lock<std::mutex> lock(flush_mutex_);
+  for (;;) {
+    flush_cv_.wait_for(lock, std::chrono::milliseconds(options_.flush_interval_ms),
+                       [&] { return flush_wanted_ || stop_; });
+    if (stop_) return;
+    flush_wanted_ = false;
+    lock.unlock();
+    try {
+      std::lock_guard<std::mutex> run(run_mutex_);
+      flushOnce();
+    } catch (const std::exception& e) {
+      // Not fatal: the claims stay in claim_log and memory, and the next flush takes them.
+      log::warn(std::string("journal: dedup claims could not be flushed: ") + e.what());
+    }
+    lock.lock();
+  }
+}
+
+void Claims::flushOnce() {
+  sqlite3* db = flush_db_->get();
+  int64_t now = util::nowMs();
+  uint64_t from = flushed_seq_.load(), upto = from;
+  // DEFERRED on purpose: IMMEDIATE would take the write lock of the attached journal too.
+  flush_db_->exec("BEGIN");
+  try {
+    upto = std::max<uint64_t>(
+        from, static_cast<uint64_t>(scalar(db, "SELECT coalesce(max(seq), 0) FROM j.claim_log")));
+    if (upto > from) {
+      // Sorted by key: the B-tree takes them leaf by leaf. Later claims on a key replace
+      // earlier (expired) ones.
+      Statement move(db,
+                     "INSERT OR REPLACE INTO claims(pipeline, key, event_id, expires_at) "
+                     "SELECT pipeline, key, event_id, expires_at FROM j.claim_log "
+                     "WHERE seq > ?1 AND seq <= ?2 AND expires_at > ?3 "
+                     "ORDER BY pipeline, key, seq");
+      move.bind(1, static_cast<int64_t>(from)).bind(2, static_cast<int64_t>(upto)).bind(3, now);
+      move.step();
+      Statement mark(db, "INSERT OR REPLACE INTO state(name, value) VALUES('flushed_seq', ?1)");
+      mark.bind(1, static_cast<int64_t>(upto));
+      mark.step();
+    }
+    if (now - last_prune_ms_ >= 60'000) {
+      Statement prune(db, "DELETE FROM claims WHERE expires_at <= ?1");
+      prune.bind(1, now);
+      prune.step();
+      last_prune_ms_ = now;
+    }
+    flush_db_->exec("COMMIT");
+  } catch (...) {
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+  flushed_seq_.store(upto);
+}
+
+}  // namespace inlet::journal

@@ -1,0 +1,111 @@
+// Dedup claims: which (pipeline, key) pairs were accepted, until their window ends.
+//
+// A claim is written to the journal's `claim_log` table in the same transaction as its event:
+// an append at the end of a table, as cheap for a random key (a GitHub delivery GUID) as for a
+// sequential one. The index that answers "is this key claimed?" has two tiers:
+//
+//   recent claims  an in-memory hash table over the claim_log rows (24 bytes a claim);
+//   older claims   the `claims` table of <journal>-claims.db, a B-tree by (pipeline, key).
+//
+// A background thread moves claim_log rows into that B-tree in large batches sorted by key, so
+// each leaf page is written once per batch instead of once per claim, and records how far it
+// got (`flushed_seq`) in the same transaction. The writer then forgets those claims from memory
+// and deletes them from claim_log. After a restart the memory tier is rebuilt from the
+// claim_log rows past `flushed_seq`; a crash at any point loses no claim.
+//
+// Every method except the constructor, close() and the flusher is called by the journal's
+// writer thread with the journal's database lock held.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "journal/sqlite.h"
+
+namespace inlet::journal {
+
+class Claims {
+ public:
+  struct Options {
+    size_t flush_claims = 65536;         // flush once this many claims are in memory
+    int64_t flush_interval_ms = 60'000;  // ...or this long after the last flush
+    int background_nice = 0;
+  };
+  // `journal` is the writer's connection; `claim_log` must exist in it.
+  Claims(sqlite3* journal, const std::string& journal_path, Options options);
+  ~Claims();
+  Claims(const Claims&) = delete;
+
+  static std::string pathFor(const std::string& journal_path);
+
+  // The event id that holds a live claim on (pipeline, key), if any.
+  std::optional<std::string> find(const std::string& pipeline, const std::string& key,
+                                  int64_t now_ms);
+  // Claims (pipeline, key) for the event `seq` inside the writer's open transaction.
+  void add(const std::string& pipeline, const std::string& key, uint64_t seq,
+           const std::string& event_id, int64_t expires_ms);
+
+  // The writer's transaction, as the memory tier must follow it.
+  void beginTransaction(int64_t now_ms);  // before the first add(); applies a finished flush
+  void beginRequest();                    // a savepoint per request
+  void rollbackRequest();                 // that savepoint was rolled back
+  void committed();
+  void rolledBack();
+
+  size_t inMemory() const { return live_; }
+  uint64_t flushedSeq() const { return flushed_seq_.load(); }
+  // Runs one flush now and waits for it (tests).
+  void flushNow();
+  void close();
+
+ private:
+  struct Slot {
+    uint64_t hash = 0;  // 0: empty
+    uint64_t seq = 0;
+    int64_t expires_ms = 0;  // 0: removed (still part of a probe chain)
+  };
+  static uint64_t hashOf(const std::string& pipeline, const std::string& key);
+  void insertSlot(uint64_t hash, uint64_t seq, int64_t expires_ms);
+  void removeSlot(uint64_t hash, uint64_t seq);
+  void rebuild(uint64_t drop_upto, int64_t now_ms);  // drops flushed and expired claims
+  void load(uint64_t after_seq, int64_t now_ms);
+  void flusherLoop();
+  void flushOnce();
+
+  sqlite3* journal_;
+  std::string path_, journal_path_;
+  Options options_;
+  Statement log_insert_, log_lookup_, log_delete_;
+  std::unique_ptr<Database> index_;  // the writer's read connection to the claims database
+  Statement index_lookup_;
+  std::unique_ptr<Database> flush_db_;  // the flusher's; the journal attached as `j`
+  std::mutex run_mutex_;                // one flush at a time (flusher or flushNow)
+  int64_t last_prune_ms_ = 0;
+  int64_t now_ms_ = 0;  // the open transaction's time
+  bool flush_requested_ = false;
+
+  std::vector<Slot> slots_;
+  size_t used_ = 0, live_ = 0;  // used: non-empty slots; live: claims not removed
+  struct Pending {
+    uint64_t hash, seq;
+  };
+  std::vector<Pending> pending_;  // added in the open transaction
+  size_t request_mark_ = 0;
+  uint64_t applied_seq_ = 0;       // flushed claims already dropped from memory
+  bool log_rows_flushed_ = false;  // claim_log may hold rows up to applied_seq_
+
+  std::atomic<uint64_t> flushed_seq_{0};
+  std::mutex flush_mutex_;
+  std::condition_variable flush_cv_;
+  bool flush_wanted_ = false, stop_ = false;
+  std::thread flusher_;
+};
+
+}  // namespace inlet::journal
