@@ -60,6 +60,7 @@ std::unique_ptr<SqliteSink> SqliteSink::create(const sdk::Config& config,
   if (o.path.empty()) throw std::invalid_argument("path is required");
   o.synchronous = config.getString("synchronous", "full");
   o.busy_timeout_ms = config.getDurationMs("busy_timeout", 5000);
+  o.unique_dedup_key = config.getBool("unique_dedup_key", false);
   return std::make_unique<SqliteSink>(std::move(o));
 }
 
@@ -113,9 +114,12 @@ void SqliteSink::prepare(const sdk::TableSpec& spec) {
   for (const auto& c : spec.columns)
     if (!have.count(c.name))
       exec("ALTER TABLE " + t + " ADD COLUMN " + quoteIdent(c.name) + " " + sqlType(c.type));
-  // The dedup key is unique, so a replay or a re-sent batch never stores an event twice.
-  exec("CREATE UNIQUE INDEX IF NOT EXISTS " + quoteIdent(spec.table + "_dedup_key") + " ON " + t +
-       "(dedup_key) WHERE dedup_key IS NOT NULL");
+  // The event id is the primary key: a replay or a re-sent batch never stores an event twice.
+  // With unique_dedup_key, neither does a second event with the same key. A table that already
+  // has this index keeps it.
+  if (options_.unique_dedup_key)
+    exec("CREATE UNIQUE INDEX IF NOT EXISTS " + quoteIdent(spec.table + "_dedup_key") + " ON " + t +
+         "(dedup_key) WHERE dedup_key IS NOT NULL");
   exec("CREATE INDEX IF NOT EXISTS " + quoteIdent(spec.table + "_received_at") + " ON " + t +
        "(received_at)");
   Table& table = tables_[spec.table];

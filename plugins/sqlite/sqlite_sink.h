@@ -18,6 +18,11 @@ class SqliteSink : public sdk::Sink {
     std::string path;
     std::string synchronous = "full";  // full | normal
     int64_t busy_timeout_ms = 5000;
+    // A unique index on dedup_key: an event is refused when its key is already stored, even
+    // under another id (several Inlet instances on one file, or a key re-sent after the dedup
+    // window). Off by default: the journal already stores a key once per window, and the index
+    // costs one random page per event.
+    bool unique_dedup_key = false;
   };
   explicit SqliteSink(Options options);
   ~SqliteSink() override;

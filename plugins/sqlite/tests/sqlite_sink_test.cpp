@@ -90,14 +90,41 @@ TEST(SqliteSink, WritesQueryableRowsAndDedups) {
   auto a = event("0190-a", "d1", R"({"action":"opened","n":1})");
   auto b = event("0190-b", "d2", R"({"action":"closed","n":2})");
   ASSERT_EQ(sink.write({a, b}, err), sdk::WriteResult::Ok) << err;
-  // The same batch again (a host retry) and the same dedup key under a new id: stored once.
-  auto dup = event("0190-c", "d1", R"({"action":"opened","n":1})");
-  ASSERT_EQ(sink.write({a, b, dup}, err), sdk::WriteResult::Ok) << err;
+  // The same batch again (a host retry, a replay): stored once.
+  ASSERT_EQ(sink.write({a, b}, err), sdk::WriteResult::Ok) << err;
   EXPECT_EQ(
       query(tmp.path(),
             "SELECT id, json_extract(data,'$.action'), received_at FROM github_events ORDER BY id"),
       "0190-a|opened|2025-11-29T10:40:00.123Z\n0190-b|closed|2025-11-29T10:40:00.123Z\n");
   EXPECT_EQ(query(tmp.path(), "PRAGMA journal_mode"), "wal\n");
+  // Without unique_dedup_key, the same key under a new id (re-sent after the journal's dedup
+  // window) is a new row, and the table has no dedup_key index.
+  ASSERT_EQ(sink.write({event("0190-c", "d1", "{}")}, err), sdk::WriteResult::Ok) << err;
+  EXPECT_EQ(query(tmp.path(), "SELECT count(*) FROM github_events WHERE dedup_key = 'd1'"), "2\n");
+  EXPECT_EQ(query(tmp.path(),
+                  "SELECT count(*) FROM sqlite_master WHERE name = 'github_events_dedup_key'"),
+            "0\n");
+}
+
+TEST(SqliteSink, UniqueDedupKeyStoresAKeyOnceUnderAnyId) {
+  TempDb tmp;
+  SqliteSink::Options options{tmp.path(), "full", 1000};
+  options.unique_dedup_key = true;
+  SqliteSink sink(options);
+  sink.prepare({"github", "github_events", {}});
+  std::string err;
+  auto a = event("0190-a", "d1", R"({"n":1})");
+  // Another instance's event for the same delivery: a new id, the same key.
+  auto other = event("0190-z", "d1", R"({"n":1})");
+  auto b = event("0190-b", "d2", R"({"n":2})");
+  ASSERT_EQ(sink.write({a}, err), sdk::WriteResult::Ok) << err;
+  ASSERT_EQ(sink.write({other, b}, err), sdk::WriteResult::Ok) << err;
+  EXPECT_EQ(query(tmp.path(), "SELECT id FROM github_events ORDER BY id"), "0190-a\n0190-b\n");
+  // Events without a key (no dedup) are never refused.
+  ASSERT_EQ(sink.write({event("0190-c", "", "{}"), event("0190-d", "", "{}")}, err),
+            sdk::WriteResult::Ok)
+      << err;
+  EXPECT_EQ(query(tmp.path(), "SELECT count(*) FROM github_events"), "4\n");
 }
 
 TEST(SqliteSink, TypedColumns) {
