@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <future>
+#include <map>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -379,20 +380,22 @@ TEST_F(ServerTest, Kill9DuringABurstLosesNoAcknowledgedEvent) {
   startWith(githubConfig(dir_));
   std::mutex mutex;
   std::set<std::string> acknowledged;
+  std::map<std::string, std::pair<std::string, std::string>> by_delivery;  // → body, event id
   std::atomic<bool> stop{false};
   std::vector<std::thread> senders;
   for (int t = 0; t < 8; ++t) {
     senders.emplace_back([&, t] {
       for (int i = 0; !stop && i < 100000; ++i) {
         std::string body = "{\"t\":" + std::to_string(t) + ",\"i\":" + std::to_string(i) + "}";
+        std::string delivery = "k-" + std::to_string(t) + "-" + std::to_string(i);
         try {
-          auto r = post(
-              server_->port(), "/webhook/github", body,
-              signedHeaders(kSecret, body, "k-" + std::to_string(t) + "-" + std::to_string(i)));
+          auto r = post(server_->port(), "/webhook/github", body,
+                        signedHeaders(kSecret, body, delivery));
           if (r.status == 200) {
             auto p = r.body.find("\"id\":\"");
             std::lock_guard<std::mutex> lock(mutex);
             acknowledged.insert(r.body.substr(p + 6, 36));
+            by_delivery[delivery] = {body, r.body.substr(p + 6, 36)};
           }
         } catch (const std::exception&) {
           return;  // the server is gone
@@ -415,6 +418,18 @@ TEST_F(ServerTest, Kill9DuringABurstLosesNoAcknowledgedEvent) {
     EXPECT_TRUE(stored.count(id)) << "acknowledged event " << id << " was lost";
   // After the restart, delivery catches up: every journaled event reaches the table.
   EXPECT_EQ(rows(std::to_string(stored.size()) + "\n"), std::to_string(stored.size()) + "\n");
+  // And every acknowledged delivery still holds its dedup claim: sent again, it is a duplicate
+  // of the original event.
+  int resent = 0;
+  for (const auto& [delivery, sent] : by_delivery) {
+    if (++resent > 300) break;
+    auto r = post(server_->port(), "/webhook/github", sent.first,
+                  signedHeaders(kSecret, sent.first, delivery));
+    EXPECT_EQ(r.status, 200) << delivery;
+    EXPECT_NE(r.body.find("\"duplicate\""), std::string::npos) << delivery << ": " << r.body;
+    EXPECT_NE(r.body.find(sent.second), std::string::npos) << delivery << ": " << r.body;
+  }
+  EXPECT_EQ(journalCount(), std::to_string(stored.size()) + "\n");
 }
 
 TEST_F(ServerTest, HealthAndMetrics) {
