@@ -15,7 +15,6 @@ namespace {
 const char* kIndexSchema = R"sql(
 PRAGMA journal_mode=WAL;
 PRAGMA synchronous=FULL;
-PRAGMA temp_store=MEMORY;
 CREATE TABLE IF NOT EXISTS claims(
   pipeline TEXT NOT NULL, key TEXT NOT NULL, event_id TEXT NOT NULL, expires_at INTEGER NOT NULL,
   PRIMARY KEY(pipeline, key)) WITHOUT ROWID;
