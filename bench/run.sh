@@ -17,6 +17,7 @@
 #   BODY_BYTES    body size (default: 1536)
 #   DELIVERY_IDS  random (default: like GitHub's GUIDs) or sequential (per wrk thread)
 #   NICE          e.g. -10: run nginx, inlet and wrk at that priority (shared machines)
+#   SINK_OPTIONS  extra options for the sqlite sink, e.g. "unique_dedup_key: true"
 #   KEEP=1        keep the temporary folder (configs, databases, logs) and print its path
 set -euo pipefail
 
@@ -135,7 +136,7 @@ plugins: { path: [$BUILD/plugins] }
 secrets:
   github: { value: "$SECRET" }
 sinks:
-  local: { type: sqlite, path: $TMP/inlet.db }
+  local: { type: sqlite, path: $TMP/inlet.db${SINK_OPTIONS:+, $SINK_OPTIONS} }
 pipelines:
   github:
     path: /webhook/github
