@@ -98,6 +98,7 @@ Claims::Claims(sqlite3* journal, const std::string& journal_path, Options option
                             "SELECT event_id FROM claims WHERE pipeline = ?1 AND key = ?2 "
                             "AND expires_at > ?3");
   load(flushed, now);
+  in_memory_ = live_;
   flusher_ = std::thread([this] { flusherLoop(); });
 }
 
@@ -264,6 +265,7 @@ void Claims::rollbackRequest() {
 void Claims::committed() {
   pending_.clear();
   request_mark_ = 0;
+  in_memory_.store(live_, std::memory_order_relaxed);
   if (!flush_requested_ && live_ >= options_.flush_claims) {
     flush_requested_ = true;
     {
@@ -277,6 +279,7 @@ void Claims::committed() {
 void Claims::rolledBack() {
   request_mark_ = 0;
   rollbackRequest();
+  in_memory_.store(live_, std::memory_order_relaxed);
 }
 
 void Claims::flushNow() {
@@ -298,6 +301,7 @@ void Claims::flusherLoop() {
       flushOnce();
     } catch (const std::exception& e) {
       // Not fatal: the claims stay in claim_log and memory, and the next flush takes them.
+      flush_failures_.fetch_add(1, std::memory_order_relaxed);
       log::warn(std::string("journal: dedup claims could not be flushed: ") + e.what());
     }
     lock.lock();

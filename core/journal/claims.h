@@ -59,7 +59,9 @@ class Claims {
   void committed();
   void rolledBack();
 
-  size_t inMemory() const { return live_; }
+  // Claims in the memory tier as of the last commit (any thread).
+  size_t inMemory() const { return in_memory_.load(std::memory_order_relaxed); }
+  uint64_t flushFailures() const { return flush_failures_.load(std::memory_order_relaxed); }
   uint64_t flushedSeq() const { return flushed_seq_.load(); }
   // Runs one flush now and waits for it (tests).
   void flushNow();
@@ -102,6 +104,8 @@ class Claims {
   bool log_rows_flushed_ = false;  // claim_log may hold rows up to applied_seq_
 
   std::atomic<uint64_t> flushed_seq_{0};
+  std::atomic<size_t> in_memory_{0};
+  std::atomic<uint64_t> flush_failures_{0};
   std::mutex flush_mutex_;
   std::condition_variable flush_cv_;
   bool flush_wanted_ = false, stop_ = false;

@@ -558,11 +558,6 @@ void Journal::removeDeadLetters(const std::string& sink, const std::vector<uint6
 
 void Journal::flushClaims() { claims_->flushNow(); }
 
-size_t Journal::claimsInMemory() {
-  std::lock_guard<std::mutex> lock(db_mutex_);
-  return claims_->inMemory();
-}
-
 uint64_t Journal::maxSeq() {
   std::lock_guard<std::mutex> lock(db_mutex_);
   Statement st(db_->get(), "SELECT coalesce(max(seq), 0) FROM events");

@@ -94,7 +94,8 @@ class Journal {
   // Moves the dedup claims committed so far into the claims database now, as the background
   // flush does once enough have gathered (tests and diagnostics).
   void flushClaims();
-  size_t claimsInMemory();
+  size_t claimsInMemory() const { return claims_->inMemory(); }  // as of the last commit
+  uint64_t claimFlushFailures() const { return claims_->flushFailures(); }
   // Stops accepting, commits what is pending, stops the writer.
   void close();
 

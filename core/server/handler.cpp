@@ -176,6 +176,11 @@ Reply Handler::internal(std::string_view path) {
          std::to_string(journal_.pending()) + "\n";
     m += "# TYPE inlet_requests_in_flight gauge\ninlet_requests_in_flight " +
          std::to_string(inFlight()) + "\n";
+    m += "# TYPE inlet_dedup_claims_in_memory gauge\ninlet_dedup_claims_in_memory " +
+         std::to_string(journal_.claimsInMemory()) + "\n";
+    m += "# TYPE inlet_dedup_claim_flush_failures_total counter\n"
+         "inlet_dedup_claim_flush_failures_total " +
+         std::to_string(journal_.claimFlushFailures()) + "\n";
     if (delivery_) {
       m += "# TYPE inlet_sink_backlog gauge\n";
       for (const auto& [sink, n] : delivery_->backlog())

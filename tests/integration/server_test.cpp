@@ -445,6 +445,26 @@ TEST_F(ServerTest, HealthAndMetrics) {
       << m.body;
 }
 
+TEST_F(ServerTest, MetricsCountDedupClaimsInMemory) {
+  startWith(githubConfig(dir_));
+  auto metric = [&](const std::string& name) {
+    auto m = http(server_->port(), "GET", "/_inlet/metrics", "");
+    auto p = m.body.find("\n" + name + " ");
+    return p == std::string::npos
+               ? std::string("absent")
+               : m.body.substr(p + name.size() + 2, m.body.find('\n', p + 1) - p - name.size() - 2);
+  };
+  EXPECT_EQ(metric("inlet_dedup_claims_in_memory"), "0");
+  for (const char* delivery : {"m-1", "m-2", "m-1"}) {
+    std::string body = std::string("{\"d\":\"") + delivery + "\"}";
+    EXPECT_EQ(post(server_->port(), "/webhook/github", body, signedHeaders(kSecret, body, delivery))
+                  .status,
+              200);
+  }
+  EXPECT_EQ(metric("inlet_dedup_claims_in_memory"), "2");  // the repeat claims nothing
+  EXPECT_EQ(metric("inlet_dedup_claim_flush_failures_total"), "0");
+}
+
 // Nice value of every thread of `pid` (field 19 of /proc/<pid>/task/<tid>/stat).
 static std::vector<int> threadNiceValues(pid_t pid) {
   std::vector<int> out;
