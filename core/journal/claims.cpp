@@ -1,5 +1,6 @@
 #include "journal/claims.h"
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <string_view>
@@ -290,8 +291,9 @@ void Claims::flushNow() {
 void Claims::flusherLoop() {
   util::lowerThreadPriority(options_.background_nice);
   std::unique_lock<std::mutex> lock(flush_mutex_);
+  int64_t wait_ms = options_.flush_interval_ms, retry_ms = 0;
   for (;;) {
-    flush_cv_.wait_for(lock, std::chrono::milliseconds(options_.flush_interval_ms),
+    flush_cv_.wait_for(lock, std::chrono::milliseconds(wait_ms),
                        [&] { return flush_wanted_ || stop_; });
     if (stop_) return;
     flush_wanted_ = false;
@@ -299,10 +301,15 @@ void Claims::flusherLoop() {
     try {
       std::lock_guard<std::mutex> run(run_mutex_);
       flushOnce();
+      wait_ms = options_.flush_interval_ms;
+      retry_ms = 0;
     } catch (const std::exception& e) {
-      // Not fatal: the claims stay in claim_log and memory, and the next flush takes them.
+      // Not fatal: the claims stay in claim_log and memory, and a retry takes them (after 1 s,
+      // then doubling up to the flush interval).
       flush_failures_.fetch_add(1, std::memory_order_relaxed);
       log::warn(std::string("journal: dedup claims could not be flushed: ") + e.what());
+      retry_ms = retry_ms ? std::min<int64_t>(retry_ms * 2, options_.flush_interval_ms) : 1000;
+      wait_ms = retry_ms;
     }
     lock.lock();
   }

@@ -751,6 +751,44 @@ TEST(Journal, AClaimsDatabaseLeftByAnotherJournalDoesNotHideNewClaims) {
   expectClaimed(j, 100, ids);
 }
 
+TEST(Journal, AClaimsDatabaseThatCannotBeOpenedStopsTheJournalFromOpening) {
+  TempDir dir;
+  std::filesystem::create_directories(dir.path() / "journal-claims.db");  // not a file
+  try {
+    Journal j(journalConfig(dir));
+    FAIL() << "the journal opened without its claims database";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("journal-claims.db"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Journal, AFailedClaimsFlushKeepsTheClaimsAndIsRetried) {
+  TempDir dir;
+  auto config = journalConfig(dir);
+  config.claims_flush_at = 10;
+  Journal j(config);
+  auto blocker = std::make_unique<inlet::journal::Database>(claimsDb(j), false);
+  sqlite3_busy_timeout(blocker->get(), 0);
+  blocker->exec("BEGIN IMMEDIATE");  // the flusher cannot write until this ends
+  auto ids = claimBurst(j, 0, 20);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (j.claimFlushFailures() == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_GE(j.claimFlushFailures(), 1u);
+  EXPECT_EQ(j.claimsInMemory(), 20u);
+  expectClaimed(j, 0, ids);  // still answered from memory
+  blocker->exec("ROLLBACK");
+  blocker.reset();
+  // A retry follows within seconds (not the 60 s interval); the writer then drops the claims.
+  while (j.claimsInMemory() > 0 && std::chrono::steady_clock::now() < deadline) {
+    ASSERT_EQ(j.append("p", "", 0, {event("p")}).status, Status::Accepted);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(j.claimsInMemory(), 0u);
+  EXPECT_EQ(count(claimsDb(j), "SELECT count(*) FROM claims"), 20);
+  expectClaimed(j, 0, ids);
+}
+
 // The fields a sink receives, for comparing the in-memory and the database answer.
 std::string describe(const Event& e) {
   return std::to_string(e.seq) + "|" + e.id + "|" + e.pipeline + "|" +
