@@ -114,9 +114,14 @@ void Claims::close() {
   if (flusher_.joinable()) flusher_.join();
 }
 
-uint64_t Claims::hashOf(const std::string& pipeline, const std::string& key) {
-  std::hash<std::string_view> h;
-  uint64_t v = h(key) ^ (h(pipeline) * 0x9E3779B97F4A7C15ULL);
+uint64_t Claims::hashOf(const std::string& pipeline, const std::string& key) const {
+  uint64_t v;
+  if (options_.hash) {
+    v = options_.hash(pipeline, key);
+  } else {
+    std::hash<std::string_view> h;
+    v = h(key) ^ (h(pipeline) * 0x9E3779B97F4A7C15ULL);
+  }
   return v ? v : 1;  // 0 marks an empty slot
 }
 

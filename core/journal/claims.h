@@ -37,6 +37,8 @@ class Claims {
     size_t flush_claims = 65536;         // flush once this many claims are in memory
     int64_t flush_interval_ms = 60'000;  // ...or this long after the last flush
     int background_nice = 0;
+    // Replaces the key hash (tests use a constant one: every claim collides).
+    uint64_t (*hash)(const std::string& pipeline, const std::string& key) = nullptr;
   };
   // `journal` is the writer's connection; `claim_log` must exist in it.
   Claims(sqlite3* journal, const std::string& journal_path, Options options);
@@ -73,7 +75,7 @@ class Claims {
     uint64_t seq = 0;
     int64_t expires_ms = 0;  // 0: removed (still part of a probe chain)
   };
-  static uint64_t hashOf(const std::string& pipeline, const std::string& key);
+  uint64_t hashOf(const std::string& pipeline, const std::string& key) const;
   void insertSlot(uint64_t hash, uint64_t seq, int64_t expires_ms);
   void removeSlot(uint64_t hash, uint64_t seq);
   void rebuild(uint64_t drop_upto, int64_t now_ms);  // drops flushed and expired claims

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <set>
 #include <string>
@@ -787,6 +788,69 @@ TEST(Journal, AFailedClaimsFlushKeepsTheClaimsAndIsRetried) {
   EXPECT_EQ(j.claimsInMemory(), 0u);
   EXPECT_EQ(count(claimsDb(j), "SELECT count(*) FROM claims"), 20);
   expectClaimed(j, 0, ids);
+}
+
+// Claims on their own, on a journal's database, with a hash under which every key collides:
+// the memory tier must tell keys apart by checking claim_log, and follow savepoints.
+TEST(Claims, KeysWithEqualHashesAreToldApart) {
+  TempDir dir;
+  std::string path = dir.str("journal.db");
+  { Journal j(journalConfig(dir)); }  // the schema
+  inlet::journal::Database db(path, false);
+  inlet::journal::Claims::Options options;
+  options.hash = [](const std::string&, const std::string&) -> uint64_t { return 42; };
+  inlet::journal::Claims claims(db.get(), path, options);
+  int64_t now = inlet::util::nowMs();
+  auto transaction = [&](const std::function<void()>& body) {
+    db.exec("BEGIN IMMEDIATE");
+    claims.beginTransaction(now);
+    body();
+    db.exec("COMMIT");
+    claims.committed();
+  };
+  constexpr int kKeys = 300;
+  for (int i = 0; i < kKeys; ++i) {
+    transaction([&] {
+      std::string key = "k" + std::to_string(i);
+      ASSERT_FALSE(claims.find("p", key, now)) << key;
+      claims.add("p", key, static_cast<uint64_t>(i + 1), "evt-" + std::to_string(i), now + kHour);
+    });
+  }
+  EXPECT_EQ(claims.inMemory(), static_cast<size_t>(kKeys));
+  auto check = [&] {
+    for (int i = 0; i < kKeys; ++i) {
+      auto id = claims.find("p", "k" + std::to_string(i), now);
+      ASSERT_TRUE(id) << i;
+      EXPECT_EQ(*id, "evt-" + std::to_string(i));
+      EXPECT_FALSE(claims.find("other", "k" + std::to_string(i), now)) << i;
+    }
+    EXPECT_FALSE(claims.find("p", "k-none", now));
+  };
+  check();
+  // A request rolled back to its savepoint takes its claim with it.
+  transaction([&] {
+    db.exec("SAVEPOINT request");
+    claims.beginRequest();
+    claims.add("p", "rolled-back", 1000, "evt-x", now + kHour);
+    ASSERT_TRUE(claims.find("p", "rolled-back", now));
+    db.exec("ROLLBACK TO request");
+    db.exec("RELEASE request");
+    claims.rollbackRequest();
+    EXPECT_FALSE(claims.find("p", "rolled-back", now));
+  });
+  EXPECT_EQ(claims.inMemory(), static_cast<size_t>(kKeys));
+  // A whole transaction rolled back: the same.
+  db.exec("BEGIN IMMEDIATE");
+  claims.beginTransaction(now);
+  claims.add("p", "lost", 1001, "evt-y", now + kHour);
+  db.exec("ROLLBACK");
+  claims.rolledBack();
+  EXPECT_FALSE(claims.find("p", "lost", now));
+  // After a flush every claim comes from the claims database.
+  claims.flushNow();
+  transaction([] {});
+  EXPECT_EQ(claims.inMemory(), 0u);
+  check();
 }
 
 // The fields a sink receives, for comparing the in-memory and the database answer.
