@@ -105,6 +105,22 @@ void Delivery::stop() {
   if (waiter_thread_.joinable()) waiter_thread_.join();
 }
 
+std::vector<std::string> Delivery::drain(int64_t timeout_ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    std::vector<std::string> behind;
+    for (const auto& w : workers_)
+      if (!w->pipelines.empty() && std::max(w->cursor.load(), w->handled.load()) < committed_)
+        behind.push_back(w->setup.name);
+    auto now = std::chrono::steady_clock::now();
+    if (behind.empty() || stopping_ || now >= deadline) return behind;
+    // A worker that finds nothing to send moves `handled` without a notification: look again
+    // every few milliseconds.
+    progressed_.wait_until(lock, std::min(deadline, now + std::chrono::milliseconds(20)));
+  }
+}
+
 void Delivery::notifyCommitted(uint64_t seq) {
   {
     std::lock_guard<std::mutex> lock(mutex_);

@@ -54,6 +54,9 @@ class Delivery {
   // `background_nice`: how much lower the sink threads run (util::lowerThreadPriority).
   void start(int background_nice = 0);
   void stop();
+  // Waits until every sink has handled what the journal committed, for at most `timeout_ms`;
+  // returns the sinks still behind (their events are delivered after the next start).
+  std::vector<std::string> drain(int64_t timeout_ms);
   void notifyCommitted(uint64_t seq);
   // Waits until every listed sink has written `seq` (true) or dead-lettered it / timed out
   // (false).

@@ -376,6 +376,33 @@ TEST_F(ServerTest, SigtermFinishesInFlightAndExitsCleanly) {
   EXPECT_EQ(rows("1\n"), "1\n");
 }
 
+TEST_F(ServerTest, SigtermWaitsForSinksOnlyForTheGracePeriod) {
+  // A sink that cannot deliver (nothing listens on its port) holds the shutdown for at most
+  // shutdown_grace, and the log names it; the event stays in the journal for the next start.
+  startWith(baseConfig(dir_, "  shutdown_grace: 1s\n") +
+            "  down: { type: http, url: \"http://127.0.0.1:9/hook\", timeout: 1s }\n"
+            "secrets:\n  s: { value: \"" +
+            std::string(kSecret) +
+            "\" }\n"
+            "pipelines:\n  github:\n    path: /webhook/github\n"
+            "    auth: { provider: github, secrets: [s] }\n    sinks: [local, down]\n"
+            "    table: github_events\n");
+  std::string body = R"({"down":true})";
+  ASSERT_EQ(
+      post(server_->port(), "/webhook/github", body, signedHeaders(kSecret, body, "dn-1")).status,
+      200);
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(server_->stop(), 0);
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_LT(took, std::chrono::seconds(5));
+  EXPECT_GE(took, std::chrono::milliseconds(900)) << "it did not wait for the sink at all";
+  EXPECT_NE(server_->log().find("sinks still behind at shutdown"), std::string::npos)
+      << server_->log();
+  EXPECT_NE(server_->log().find("down"), std::string::npos);
+  EXPECT_EQ(rows("1\n"), "1\n");  // the sink that works has it
+  EXPECT_EQ(journalCount(), "1\n");
+}
+
 TEST_F(ServerTest, Kill9DuringABurstLosesNoAcknowledgedEvent) {
   startWith(githubConfig(dir_));
   std::mutex mutex;
