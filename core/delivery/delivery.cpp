@@ -86,11 +86,15 @@ void Delivery::start(int background_nice) {
     if (w->pipelines.empty()) continue;  // a sink no pipeline uses has nothing to do
     Worker* wp = w.get();
     w->thread = std::thread([this, wp, background_nice] {
+      util::nameThread("sink:" + wp->setup.name);
       util::lowerThreadPriority(background_nice);
       run(*wp);
     });
   }
-  waiter_thread_ = std::thread([this] { runWaiters(); });
+  waiter_thread_ = std::thread([this] {
+    util::nameThread("inlet-acks");
+    runWaiters();
+  });
 }
 
 void Delivery::stop() {

@@ -294,6 +294,7 @@ void Claims::flushNow() {
 }
 
 void Claims::flusherLoop() {
+  util::nameThread("inlet-claims");
   util::lowerThreadPriority(options_.background_nice);
   std::unique_lock<std::mutex> lock(flush_mutex_);
   int64_t wait_ms = options_.flush_interval_ms, retry_ms = 0;

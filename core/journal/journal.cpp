@@ -137,6 +137,7 @@ int Journal::walHook(void* journal, sqlite3* db, const char* name, int pages) {
 }
 
 void Journal::checkpointLoop() {
+  util::nameThread("inlet-ckpt");
   util::lowerThreadPriority(background_nice_);
   std::unique_ptr<Database> db;
   try {
@@ -240,6 +241,7 @@ void Journal::appendAsync(const std::string& pipeline, const std::string& claim_
 }
 
 void Journal::writerLoop() {
+  util::nameThread("inlet-writer");
   std::vector<std::unique_ptr<Submission>> batch;
   std::map<std::string, uint64_t> cursors;
   for (;;) {

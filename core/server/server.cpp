@@ -15,6 +15,7 @@
 
 #include "server/http.h"
 #include "util/log.h"
+#include "util/thread.h"
 
 namespace inlet::server {
 
@@ -606,7 +607,11 @@ void Server::start() {
     peers.push_back(loops_.back().get());
   }
   for (auto& loop : loops_) loop->setPeers(peers);
-  for (auto& loop : loops_) threads_.emplace_back([l = loop.get()] { l->run(); });
+  for (size_t i = 0; i < loops_.size(); ++i)
+    threads_.emplace_back([l = loops_[i].get(), i] {
+      util::nameThread("inlet-loop-" + std::to_string(i));
+      l->run();
+    });
   running_ = true;
 }
 

@@ -1,5 +1,6 @@
 #include "util/thread.h"
 
+#include <pthread.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -23,6 +24,10 @@ void lowerThreadPriority(int increment) {
   int wanted = std::min(19, current + increment);
   if (setpriority(PRIO_PROCESS, tid, wanted) != 0)
     log::warn(std::string("cannot lower a background thread's priority: ") + std::strerror(errno));
+}
+
+void nameThread(const std::string& name) {
+  pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
 }
 
 }  // namespace inlet::util

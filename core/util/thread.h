@@ -1,11 +1,17 @@
 // Thread priority for the work that runs behind the acknowledgement.
 #pragma once
 
+#include <string>
+
 namespace inlet::util {
 
 // Raises the calling thread's nice value by `increment` (capped at 19); 0 leaves it alone.
 // Threads that deliver to sinks and checkpoint the journal call it, so that under load the CPU
 // goes first to the event loops and the group commit that acknowledgements wait for.
 void lowerThreadPriority(int increment);
+
+// Names the calling thread as `top -H`, `ps -L` and `perf` show it (cut to 15 bytes), e.g.
+// "inlet-writer", "sink:local".
+void nameThread(const std::string& name);
 
 }  // namespace inlet::util

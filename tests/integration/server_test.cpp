@@ -492,10 +492,13 @@ TEST_F(ServerTest, MetricsCountDedupClaimsInMemory) {
   EXPECT_EQ(metric("inlet_dedup_claim_flush_failures_total"), "0");
 }
 
-// Nice value of every thread of `pid` (field 19 of /proc/<pid>/task/<tid>/stat).
-static std::vector<int> threadNiceValues(pid_t pid) {
-  std::vector<int> out;
+// Name → nice value of every thread of `pid` (/proc/<pid>/task/<tid>/comm, and field 19 of
+// .../stat); threads of the same name are listed once each, as "name#2" and so on.
+static std::map<std::string, int> threadNiceValues(pid_t pid) {
+  std::map<std::string, int> out;
   for (const auto& t : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+    std::string name = readFile(t.path() / "comm");
+    if (!name.empty() && name.back() == '\n') name.pop_back();
     std::string stat = readFile(t.path() / "stat");
     auto close = stat.rfind(')');  // the thread name may hold spaces
     if (close == std::string::npos) continue;
@@ -503,29 +506,44 @@ static std::vector<int> threadNiceValues(pid_t pid) {
     std::string field;
     // Fields 3..19 follow the name: state is field 3, nice is field 19.
     for (int i = 3; i <= 19 && fields >> field; ++i) {
-      if (i == 19) out.push_back(std::stoi(field));
+      if (i != 19) continue;
+      std::string key = name;
+      for (int n = 2; out.count(key); ++n) key = name + "#" + std::to_string(n);
+      out[key] = std::stoi(field);
     }
   }
   return out;
 }
 
-TEST_F(ServerTest, SinkDeliveryAndCheckpointsRunAtALowerPriority) {
+TEST_F(ServerTest, BackgroundThreadsRunAtALowerPriorityAndAreNamed) {
   errno = 0;
   int base = getpriority(PRIO_PROCESS, 0);  // the server inherits the test's nice value
   ASSERT_FALSE(base == -1 && errno != 0);
   if (base > 12) GTEST_SKIP() << "the test itself runs at nice " << base;
   startWith(githubConfig(dir_, "  background_nice: 7\n  threads: 2\n"));
-  // Threads lower themselves as they start: wait until both have.
-  std::vector<int> nice;
-  for (int i = 0; i < 200; ++i) {
-    nice = threadNiceValues(server_->pid());
-    if (std::count(nice.begin(), nice.end(), base + 7) == 3) break;
+  const std::vector<std::string> lowered = {"sink:local", "inlet-ckpt", "inlet-claims"};
+  const std::vector<std::string> first = {"inlet-writer", "inlet-loop-0", "inlet-loop-1",
+                                          "inlet-acks"};
+  // Threads name and lower themselves as they start: wait until all have.
+  std::map<std::string, int> nice;
+  auto settled = [&] {
+    for (const auto& n : lowered)
+      if (!nice.count(n) || nice[n] != base + 7) return false;
+    for (const auto& n : first)
+      if (!nice.count(n)) return false;
+    return true;
+  };
+  for (int i = 0; i < 200 && !settled(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    nice = threadNiceValues(server_->pid());
   }
-  // The journal's checkpoint and claims-flush threads and the one sink's delivery thread are
-  // lowered; the main thread, the journal writer and the two event loops are not.
-  EXPECT_EQ(std::count(nice.begin(), nice.end(), base + 7), 3);
-  EXPECT_GE(std::count(nice.begin(), nice.end(), base), 4);
+  std::string all;
+  for (const auto& [name, value] : nice) all += name + "=" + std::to_string(value) + " ";
+  // Sink delivery, journal checkpoints and the dedup-claims flush are lowered; the event loops,
+  // the journal writer and the delivery-acknowledgement waiter are not.
+  for (const auto& n : lowered)
+    EXPECT_EQ(nice.count(n) ? nice[n] : -100, base + 7) << n << ": " << all;
+  for (const auto& n : first) EXPECT_EQ(nice.count(n) ? nice[n] : -100, base) << n << ": " << all;
   // And the server still lands events through the lowered sink thread.
   std::string body = R"({"n":1})";
   EXPECT_EQ(
