@@ -455,7 +455,8 @@ int replay(const std::vector<std::string>& argv) {
     std::cerr << "inlet replay: sink not ready: " << error << "\n";
     return 1;
   }
-  journal::Journal journal(cfg->journal);
+  // Only the reader and the dead-letter table: no second writer, claims flusher or pruning next
+  // to a running `inlet serve`.
   journal::Reader reader(cfg->journal.path);
   size_t total = 0;
   for (;;) {
@@ -477,10 +478,9 @@ int replay(const std::vector<std::string>& argv) {
     if (dead) {
       std::vector<uint64_t> seqs;
       for (const auto& e : served) seqs.push_back(e.seq);
-      journal.removeDeadLetters(sink_name, seqs);
+      journal::removeDeadLetters(cfg->journal.path, sink_name, seqs);
     }
   }
-  journal.close();
   std::cout << "replayed " << total << " event(s) to " << sink_name << "\n";
   return 0;
 }

@@ -112,7 +112,6 @@ Journal::Journal(const config::JournalConfig& config, int background_nice)
       "INSERT INTO dead_letters(sink, seq, attempts, error, failed_at) VALUES(?1,?2,?3,?4,?5) "
       "ON CONFLICT(sink, seq) DO UPDATE SET attempts = excluded.attempts, "
       "error = excluded.error, failed_at = excluded.failed_at");
-  remove_dead_ = Statement(d, "DELETE FROM dead_letters WHERE sink = ?1 AND seq = ?2");
   savepoint_ = Statement(d, "SAVEPOINT request");
   release_ = Statement(d, "RELEASE request");
   recent_base_ = maxSeq();  // the writer has not started: nothing newer exists yet
@@ -547,15 +546,23 @@ void Journal::deadLetter(const std::string& sink, const std::vector<uint64_t>& s
   }
 }
 
-void Journal::removeDeadLetters(const std::string& sink, const std::vector<uint64_t>& seqs) {
-  std::lock_guard<std::mutex> lock(db_mutex_);
-  db_->exec("BEGIN IMMEDIATE");
-  for (auto seq : seqs) {
-    remove_dead_.bind(1, sink).bind(2, static_cast<int64_t>(seq));
-    remove_dead_.step();
-    remove_dead_.reset();
+void removeDeadLetters(const std::string& journal_path, const std::string& sink,
+                       const std::vector<uint64_t>& seqs) {
+  Database db(journal_path, false);
+  Statement remove(db.get(), "DELETE FROM dead_letters WHERE sink = ?1 AND seq = ?2");
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    for (auto seq : seqs) {
+      remove.bind(1, sink).bind(2, static_cast<int64_t>(seq));
+      remove.step();
+      remove.reset();
+    }
+    db.exec("COMMIT");
+  } catch (...) {
+    remove.reset();
+    sqlite3_exec(db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
   }
-  db_->exec("COMMIT");
 }
 
 void Journal::flushClaims() { claims_->flushNow(); }

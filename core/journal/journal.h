@@ -75,7 +75,6 @@ class Journal {
   void flushCursors();
   void deadLetter(const std::string& sink, const std::vector<uint64_t>& seqs, int attempts,
                   const std::string& error);
-  void removeDeadLetters(const std::string& sink, const std::vector<uint64_t>& seqs);
   uint64_t maxSeq();
 
   // The events the writer committed most recently, kept in memory (bounded) so that a sink
@@ -122,8 +121,7 @@ class Journal {
   int background_nice_ = 0;
   std::unique_ptr<Database> db_;
   std::mutex db_mutex_;  // guards db_ and the statements
-  Statement insert_event_, get_cursor_, set_cursor_, dead_letter_, remove_dead_, savepoint_,
-      release_;
+  Statement insert_event_, get_cursor_, set_cursor_, dead_letter_, savepoint_, release_;
   std::unique_ptr<Claims> claims_;  // dedup claims; before db_ is closed
 
   mutable std::mutex queue_mutex_;
@@ -158,6 +156,11 @@ class Journal {
   size_t recent_bytes_ = 0;
   bool recent_restart_ = false;  // after a failed commit: the next chunk starts a new run
 };
+
+// Removes dead letters of `sink` (a replay delivered them) through a connection of its own, so
+// that `inlet replay` can run next to `inlet serve` without opening a second Journal.
+void removeDeadLetters(const std::string& journal_path, const std::string& sink,
+                       const std::vector<uint64_t>& seqs);
 
 // A read-only view for delivery threads and the CLI (its own connection; WAL lets it read while
 // the writer commits).

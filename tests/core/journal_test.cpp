@@ -409,7 +409,7 @@ TEST(Journal, DeadLetters) {
   EXPECT_EQ(reader.deadLetters("t").size(), 1u);
   EXPECT_EQ(reader.deadLetters("s").size(), 2u);
 
-  j.removeDeadLetters("s", {seqs[0], 999999});
+  inlet::journal::removeDeadLetters(j.path(), "s", {seqs[0], 999999});
   dl = reader.deadLetters("s");
   ASSERT_EQ(dl.size(), 1u);
   EXPECT_EQ(dl[0].seq, seqs[2]);
