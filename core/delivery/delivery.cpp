@@ -109,14 +109,18 @@ void Delivery::stop() {
   if (waiter_thread_.joinable()) waiter_thread_.join();
 }
 
+uint64_t Delivery::lag(const Worker& w) const {
+  uint64_t at = std::max(w.cursor.load(), w.handled.load());
+  return committed_ > at ? committed_ - at : 0;
+}
+
 std::vector<std::string> Delivery::drain(int64_t timeout_ms) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
     std::vector<std::string> behind;
     for (const auto& w : workers_)
-      if (!w->pipelines.empty() && std::max(w->cursor.load(), w->handled.load()) < committed_)
-        behind.push_back(w->setup.name);
+      if (!w->pipelines.empty() && lag(*w) > 0) behind.push_back(w->setup.name);
     auto now = std::chrono::steady_clock::now();
     if (behind.empty() || stopping_ || now >= deadline) return behind;
     // A worker that finds nothing to send moves `handled` without a notification: look again
@@ -136,11 +140,8 @@ void Delivery::notifyCommitted(uint64_t seq) {
 std::vector<std::pair<std::string, uint64_t>> Delivery::backlog() const {
   std::vector<std::pair<std::string, uint64_t>> out;
   std::lock_guard<std::mutex> lock(mutex_);
-  for (const auto& w : workers_) {
-    if (w->pipelines.empty()) continue;
-    uint64_t at = std::max(w->cursor.load(), w->handled.load());
-    out.emplace_back(w->setup.name, committed_ > at ? committed_ - at : 0);
-  }
+  for (const auto& w : workers_)
+    if (!w->pipelines.empty()) out.emplace_back(w->setup.name, lag(*w));
   std::sort(out.begin(), out.end());
   return out;
 }

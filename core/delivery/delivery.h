@@ -92,6 +92,8 @@ class Delivery {
   bool sleepFor(int64_t ms);  // false when stopping
   // 1: every listed sink has `seq`; -1: one dead-lettered it; 0: not yet. Caller holds mutex_.
   int deliveredState(const std::vector<std::string>& sinks, uint64_t seq) const;
+  // Journal positions committed after the last one `w` has handled. Caller holds mutex_.
+  uint64_t lag(const Worker& w) const;
 
   journal::Journal& journal_;
   std::vector<std::unique_ptr<Worker>> workers_;

@@ -26,9 +26,8 @@ CREATE TABLE IF NOT EXISTS state(name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 constexpr size_t kMinSlots = 1024;
 constexpr int64_t kDeleteSlice = 512;  // flushed claim_log rows deleted per group commit
 
-int64_t scalar(sqlite3* db, const char* sql, int64_t bind1 = 0) {
+int64_t scalar(sqlite3* db, const char* sql) {
   Statement st(db, sql);
-  if (sqlite3_bind_parameter_count(st.get()) > 0) st.bind(1, bind1);
   return st.step() ? st.integer(0) : 0;
 }
 
@@ -42,7 +41,7 @@ std::string Claims::pathFor(const std::string& journal_path) {
   return journal_path + "-claims";
 }
 
-Claims::Claims(sqlite3* journal, const std::string& journal_path, Options options)
+Claims::Claims(Database& journal, const std::string& journal_path, Options options)
     : journal_(journal),
       path_(pathFor(journal_path)),
       journal_path_(journal_path),
@@ -59,8 +58,9 @@ Claims::Claims(sqlite3* journal, const std::string& journal_path, Options option
       scalar(flush_db_->get(), "SELECT value FROM state WHERE name = 'flushed_seq'"));
   // Sequence numbers never go back within one journal: a larger mark means this claims
   // database outlived the journal it was made for. Its claims stay valid; the mark does not.
-  auto journal_seq = static_cast<uint64_t>(scalar(
-      journal_, "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)"));
+  auto journal_seq = static_cast<uint64_t>(
+      scalar(journal_.get(),
+             "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)"));
   if (flushed > journal_seq) {
     log::warn("journal: " + path_ + " was written for another journal; its flush mark is reset");
     flushed = 0;
@@ -69,29 +69,25 @@ Claims::Claims(sqlite3* journal, const std::string& journal_path, Options option
     reset.step();
   }
   // Journals written before claims had their own database kept them in a `dedup` table.
-  if (scalar(journal_,
+  if (scalar(journal_.get(),
              "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'dedup'")) {
     Statement copy(flush_db_->get(),
                    "INSERT OR REPLACE INTO claims(pipeline, key, event_id, expires_at) "
                    "SELECT pipeline, key, event_id, expires_at FROM j.dedup WHERE expires_at > ?1");
     copy.bind(1, now);
     copy.step();
-    char* err = nullptr;
-    if (sqlite3_exec(journal_, "DROP TABLE dedup", nullptr, nullptr, &err) != SQLITE_OK) {
-      std::string msg = err ? err : "unknown error";
-      sqlite3_free(err);
-      throw SqliteError("cannot drop the old dedup table: " + msg);
-    }
+    journal_.exec("DROP TABLE dedup");
   }
   flushed_seq_ = flushed;
   applied_seq_ = flushed;
   log_rows_flushed_ = true;  // some may be left from before the restart
 
-  log_insert_ = Statement(journal_,
+  log_insert_ = Statement(journal_.get(),
                           "INSERT INTO claim_log(seq, pipeline, key, event_id, expires_at) "
                           "VALUES(?1, ?2, ?3, ?4, ?5)");
-  log_lookup_ = Statement(journal_, "SELECT pipeline, key, event_id FROM claim_log WHERE seq = ?1");
-  log_delete_ = Statement(journal_,
+  log_lookup_ =
+      Statement(journal_.get(), "SELECT pipeline, key, event_id FROM claim_log WHERE seq = ?1");
+  log_delete_ = Statement(journal_.get(),
                           "DELETE FROM claim_log WHERE seq IN "
                           "(SELECT seq FROM claim_log WHERE seq <= ?1 ORDER BY seq LIMIT ?2)");
   index_ = std::make_unique<Database>(path_, false);
@@ -126,7 +122,7 @@ uint64_t Claims::hashOf(const std::string& pipeline, const std::string& key) con
 }
 
 void Claims::load(uint64_t after_seq, int64_t now_ms) {
-  Statement st(journal_,
+  Statement st(journal_.get(),
                "SELECT seq, pipeline, key, expires_at FROM claim_log "
                "WHERE seq > ?1 AND expires_at > ?2 ORDER BY seq");
   st.bind(1, static_cast<int64_t>(after_seq)).bind(2, now_ms);
@@ -166,16 +162,15 @@ void Claims::removeSlot(uint64_t hash, uint64_t seq) {
 void Claims::rebuild(uint64_t drop_upto, int64_t now_ms) {
   std::vector<Slot> old;
   old.swap(slots_);
-  size_t keep = 0;
-  for (const Slot& s : old)
-    if (s.hash && s.seq > drop_upto && s.expires_ms > now_ms) ++keep;
+  auto kept = [&](const Slot& s) { return s.hash && s.seq > drop_upto && s.expires_ms > now_ms; };
+  size_t keep = std::count_if(old.begin(), old.end(), kept);
   size_t size = kMinSlots;
   while (size < keep * 4) size *= 2;
   slots_.assign(size, Slot{});
   used_ = live_ = 0;
   size_t mask = size - 1;
   for (const Slot& s : old) {
-    if (!(s.hash && s.seq > drop_upto && s.expires_ms > now_ms)) continue;
+    if (!kept(s)) continue;
     size_t i = s.hash & mask;
     while (slots_[i].hash) i = (i + 1) & mask;
     slots_[i] = s;
@@ -203,12 +198,7 @@ std::optional<std::string> Claims::find(const std::string& pipeline, const std::
   }
   index_lookup_.bind(1, pipeline).bind(2, key).bind(3, now_ms);
   std::optional<std::string> id;
-  try {
-    if (index_lookup_.step()) id = index_lookup_.text(0);
-  } catch (...) {
-    index_lookup_.reset();
-    throw;
-  }
+  if (index_lookup_.step()) id = index_lookup_.text(0);
   index_lookup_.reset();
   return id;
 }
@@ -220,12 +210,7 @@ void Claims::add(const std::string& pipeline, const std::string& key, uint64_t s
       .bind(3, key)
       .bind(4, event_id)
       .bind(5, expires_ms);
-  try {
-    log_insert_.step();
-  } catch (...) {
-    log_insert_.reset();
-    throw;
-  }
+  log_insert_.step();
   log_insert_.reset();
   uint64_t hash = hashOf(pipeline, key);
   insertSlot(hash, seq, expires_ms);
@@ -249,14 +234,9 @@ void Claims::beginTransaction(int64_t now_ms) {
     // (which requests wait for) carries a whole flush's deletes. A slice rolled back with its
     // transaction is deleted again by a later one.
     log_delete_.bind(1, static_cast<int64_t>(applied_seq_)).bind(2, kDeleteSlice);
-    try {
-      log_delete_.step();
-    } catch (...) {
-      log_delete_.reset();
-      throw;
-    }
+    log_delete_.step();
     log_delete_.reset();
-    log_rows_flushed_ = sqlite3_changes64(journal_) == kDeleteSlice;
+    log_rows_flushed_ = journal_.changes() == kDeleteSlice;
   }
 }
 

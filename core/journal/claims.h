@@ -41,7 +41,7 @@ class Claims {
     uint64_t (*hash)(const std::string& pipeline, const std::string& key) = nullptr;
   };
   // `journal` is the writer's connection; `claim_log` must exist in it.
-  Claims(sqlite3* journal, const std::string& journal_path, Options options);
+  Claims(Database& journal, const std::string& journal_path, Options options);
   ~Claims();
   Claims(const Claims&) = delete;
 
@@ -64,7 +64,6 @@ class Claims {
   // Claims in the memory tier as of the last commit (any thread).
   size_t inMemory() const { return in_memory_.load(std::memory_order_relaxed); }
   uint64_t flushFailures() const { return flush_failures_.load(std::memory_order_relaxed); }
-  uint64_t flushedSeq() const { return flushed_seq_.load(); }
   // Runs one flush now and waits for it (tests).
   void flushNow();
   void close();
@@ -83,7 +82,7 @@ class Claims {
   void flusherLoop();
   void flushOnce();
 
-  sqlite3* journal_;
+  Database& journal_;
   std::string path_, journal_path_;
   Options options_;
   Statement log_insert_, log_lookup_, log_delete_;

@@ -102,7 +102,7 @@ Journal::Journal(const config::JournalConfig& config, int background_nice)
   Claims::Options claim_options;
   claim_options.background_nice = background_nice_;
   claim_options.flush_claims = config_.claims_flush_at;
-  claims_ = std::make_unique<Claims>(d, config_.path, claim_options);
+  claims_ = std::make_unique<Claims>(*db_, config_.path, claim_options);
   get_cursor_ = Statement(d, "SELECT seq FROM cursors WHERE sink = ?1");
   set_cursor_ = Statement(d,
                           "INSERT INTO cursors(sink, seq) VALUES(?1, ?2) "
@@ -301,7 +301,6 @@ void Journal::writeCursors(const std::map<std::string, uint64_t>& cursors) {
     saveCursors(cursors);
     db_->exec("COMMIT");
   } catch (const std::exception& e) {
-    set_cursor_.reset();
     sqlite3_exec(db_->get(), "ROLLBACK", nullptr, nullptr, nullptr);
     // Not fatal: the sink sees these events again after a restart.
     log::warn(std::string("journal: a delivery cursor could not be saved: ") + e.what());
@@ -375,8 +374,6 @@ void Journal::commitBatch(std::vector<std::unique_ptr<Submission>>& batch,
           release_.step();
           release_.reset();
         } catch (const std::exception& e) {
-          insert_event_.reset();
-          release_.reset();
           claims_->rollbackRequest();
           db_->exec("ROLLBACK TO request");
           db_->exec("RELEASE request");
@@ -392,10 +389,8 @@ void Journal::commitBatch(std::vector<std::unique_ptr<Submission>>& batch,
       claims_->committed();
     } catch (const std::exception& e) {
       sqlite3_exec(db_->get(), "ROLLBACK", nullptr, nullptr, nullptr);
-      set_cursor_.reset();
       log::error(std::string("journal commit failed: ") + e.what());
       claims_->rolledBack();
-      insert_event_.reset();
       for (auto& r : results) {
         r = AppendResult{};
         r.status = AppendResult::Status::Failed;
@@ -540,7 +535,6 @@ void Journal::deadLetter(const std::string& sink, const std::vector<uint64_t>& s
     }
     db_->exec("COMMIT");
   } catch (...) {
-    dead_letter_.reset();
     sqlite3_exec(db_->get(), "ROLLBACK", nullptr, nullptr, nullptr);
     throw;
   }
@@ -559,7 +553,6 @@ void removeDeadLetters(const std::string& journal_path, const std::string& sink,
     }
     db.exec("COMMIT");
   } catch (...) {
-    remove.reset();
     sqlite3_exec(db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
     throw;
   }

@@ -49,7 +49,10 @@ bool Statement::step() {
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  throw SqliteError(std::string("sqlite step failed: ") + sqlite3_errmsg(sqlite3_db_handle(stmt_)));
+  std::string message =
+      std::string("sqlite step failed: ") + sqlite3_errmsg(sqlite3_db_handle(stmt_));
+  reset();
+  throw SqliteError(message);
 }
 
 void Statement::reset() {

@@ -35,7 +35,9 @@ class Statement {
   Statement& bindNullableText(int i, std::string_view text);
   Statement& bind(int i, int64_t v);
   Statement& bindNull(int i);
-  bool step();  // true when a row is available
+  // True when a row is available. On an error it resets the statement (and its bindings)
+  // before throwing, so that a failed statement never holds the connection.
+  bool step();
   void reset();
   int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
   std::string text(int col) const;

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "faulty_disk.h"
 #include "util/ids.h"
 
 using inlet::journal::AppendResult;
@@ -799,7 +800,7 @@ TEST(Claims, KeysWithEqualHashesAreToldApart) {
   inlet::journal::Database db(path, false);
   inlet::journal::Claims::Options options;
   options.hash = [](const std::string&, const std::string&) -> uint64_t { return 42; };
-  inlet::journal::Claims claims(db.get(), path, options);
+  inlet::journal::Claims claims(db, path, options);
   int64_t now = inlet::util::nowMs();
   auto transaction = [&](const std::function<void()>& body) {
     db.exec("BEGIN IMMEDIATE");
@@ -851,6 +852,58 @@ TEST(Claims, KeysWithEqualHashesAreToldApart) {
   transaction([] {});
   EXPECT_EQ(claims.inMemory(), 0u);
   check();
+}
+
+std::vector<std::string> bodies(const std::vector<Event>& events) {
+  std::vector<std::string> out;
+  for (const auto& e : events) out.push_back(e.body);
+  return out;
+}
+
+// The disk fails under the journal while a group commits, then heals.
+TEST(JournalFaults, AGroupCommitThatCannotBeWrittenFailsAloneAndLeavesNoTrace) {
+  namespace fd = inlet::testing::faulty_disk;
+  fd::FaultyDisk disk;
+  TempDir dir;
+  auto config = journalConfig(dir);
+  Journal j(config);
+  ASSERT_EQ(j.append("p", "a", kHour, {event("p", "{\"n\":1}")}).status, Status::Accepted);
+  auto second = j.append("p", "b", kHour, {event("p", "{\"n\":2}")});
+  ASSERT_EQ(second.status, Status::Accepted);
+
+  fd::failing = true;
+  auto lost = j.append("p", "c", kHour, {event("p", "{\"n\":3}")});
+  fd::failing = false;
+  EXPECT_GT(fd::failed_writes.load(), 0);
+  EXPECT_EQ(lost.status, Status::Failed);
+  EXPECT_FALSE(lost.error.empty());
+
+  // The disk is back: the failed attempt holds no claim, the others still do.
+  auto retried = j.append("p", "c", kHour, {event("p", "{\"n\":4}")});
+  ASSERT_EQ(retried.status, Status::Accepted) << retried.error;
+  EXPECT_EQ(j.append("p", "a", kHour, {event("p", "{}")}).status, Status::Duplicate);
+  EXPECT_EQ(j.append("p", "c", kHour, {event("p", "{}")}).status, Status::Duplicate);
+  EXPECT_GT(retried.last_seq, second.last_seq);
+
+  // The database holds exactly the acknowledged events, and the in-memory tail agrees with it
+  // (or declines, leaving the answer to the database).
+  Reader reader(j.path());
+  EXPECT_EQ(bodies(all(j.path())),
+            (std::vector<std::string>{"{\"n\":1}", "{\"n\":2}", "{\"n\":4}"}));
+  for (uint64_t after : {uint64_t{0}, second.last_seq}) {
+    Journal::Recent recent;
+    if (!j.recentAfter(after, {}, 100, recent)) continue;
+    std::vector<std::string> from_tail;
+    for (const auto* e : recent.events) from_tail.push_back(e->body);
+    EXPECT_EQ(from_tail, bodies(reader.after(after, {}, 100))) << "after " << after;
+  }
+  j.close();
+
+  // And a reopened journal sees the same.
+  Journal reopened(config);
+  EXPECT_EQ(reopened.append("p", "c", kHour, {event("p", "{}")}).status, Status::Duplicate);
+  EXPECT_EQ(bodies(all(reopened.path())),
+            (std::vector<std::string>{"{\"n\":1}", "{\"n\":2}", "{\"n\":4}"}));
 }
 
 // The fields a sink receives, for comparing the in-memory and the database answer.
