@@ -7,6 +7,7 @@ set -euo pipefail
 
 packages=(build-essential cmake ccache pkg-config
           libpoco-dev libyaml-cpp-dev libboost-dev libssl-dev libsqlite3-dev sqlite3 libpq-dev librdkafka-dev
+          libgoogle-perftools-dev
           curl openssl ca-certificates)
 for arg in "$@"; do
   case "$arg" in
