@@ -96,7 +96,7 @@ struct PipelineConfig {
 struct ServerConfig {
   std::string listen = "127.0.0.1:8080";
   int64_t max_body_bytes = 2 * 1024 * 1024;
-  int threads = 0;                       // event-loop threads; 0 = one per CPU core
+  int threads = 0;                       // event-loop threads; 0 = one per core but one (min 1)
   int max_connections = 10'000;          // open connections; more are answered 503 and closed
   int64_t max_header_bytes = 32 * 1024;  // request line + headers
   int max_headers = 100;

@@ -566,6 +566,11 @@ class Loop {
 };
 
 namespace {
+// `threads: 0`: one event loop per core but one, at least one. The loops share the cores with
+// the journal writer, which every acknowledgement waits for, and with the sinks; one loop per
+// core takes CPU from the writer when the cores are few (bench/README.md: 2 cores, 1 loop).
+int defaultLoops() { return std::max(1, util::usableCores() - 1); }
+
 Settings settingsFrom(const config::ServerConfig& sc) {
   Settings s;
   s.limits.max_head_bytes = static_cast<size_t>(sc.max_header_bytes);
@@ -598,8 +603,7 @@ void Server::start() {
   }
   port_ = socket_.address().port();
   settings_ = std::make_unique<Settings>(settingsFrom(sc));
-  int n = sc.threads > 0 ? sc.threads
-                         : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int n = sc.threads > 0 ? sc.threads : defaultLoops();
   std::vector<Loop*> peers;
   for (int i = 0; i < n; ++i) {
     loops_.push_back(

@@ -14,4 +14,8 @@ void lowerThreadPriority(int increment);
 // "inlet-writer", "sink:local".
 void nameThread(const std::string& name);
 
+// The CPU cores this process may run on (its affinity mask, as taskset and cgroup cpusets set
+// it), at least 1.
+int usableCores();
+
 }  // namespace inlet::util

@@ -1,6 +1,7 @@
 // The real `inlet serve` on a real socket with the real plugins and real SQLite files.
 #include <gtest/gtest.h>
 #include <inlet/testing/server.h>
+#include <sched.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -550,6 +551,30 @@ TEST_F(ServerTest, BackgroundThreadsRunAtALowerPriorityAndAreNamed) {
       post(server_->port(), "/webhook/github", body, signedHeaders(kSecret, body, "nice-1")).status,
       200);
   EXPECT_EQ(rows("1\n"), "1\n");
+}
+
+TEST_F(ServerTest, ByDefaultOneEventLoopPerCoreButOne) {
+  // The loops leave a core to the journal writer (every acknowledgement waits for it) and the
+  // sinks; `threads:` overrides it.
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  ASSERT_EQ(sched_getaffinity(0, sizeof(set), &set), 0);  // the server inherits this mask
+  const int expected = std::max(1, CPU_COUNT(&set) - 1);
+  auto loops = [&] {
+    int n = 0;
+    for (const auto& [name, _] : threadNiceValues(server_->pid()))
+      if (name.rfind("inlet-loop-", 0) == 0) ++n;
+    return n;
+  };
+  startWith(githubConfig(dir_));
+  EXPECT_NE(server_->log().find("(" + std::to_string(expected) + " event loops)"),
+            std::string::npos)
+      << server_->log();
+  EXPECT_EQ(loops(), expected);
+  server_.reset();
+  startWith(githubConfig(dir_, "  threads: 3\n"));
+  EXPECT_NE(server_->log().find("(3 event loops)"), std::string::npos) << server_->log();
+  EXPECT_EQ(loops(), 3);
 }
 
 TEST_F(ServerTest, MetricsShowEachSinksBacklog) {
