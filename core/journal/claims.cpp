@@ -4,6 +4,8 @@
 #include <chrono>
 #include <functional>
 #include <string_view>
+#include <tuple>
+#include <vector>
 
 #include "util/ids.h"
 #include "util/log.h"
@@ -305,27 +307,73 @@ void Claims::flushOnce() {
   sqlite3* db = flush_db_->get();
   int64_t now = util::nowMs();
   uint64_t from = flushed_seq_.load(), upto = from;
-  // DEFERRED on purpose: IMMEDIATE would take the write lock of the attached journal too.
+  // 1. Copy the new claims out of the journal in a read transaction of their own: one held while
+  //    the claims database is written and synced would keep the journal's checkpoints from
+  //    reaching the end of its WAL, which then grows instead of starting over.
+  // The rows' text is packed in one buffer (a flush holds tens of thousands of claims).
+  struct Row {
+    size_t at;  // pipeline, key and event id follow one another in `text`
+    uint32_t pipeline, key, event_id;
+    int64_t expires_at;
+  };
+  std::string text;
+  std::vector<Row> rows;
   flush_db_->exec("BEGIN");
   try {
     upto = std::max<uint64_t>(
         from, static_cast<uint64_t>(scalar(db, "SELECT coalesce(max(seq), 0) FROM j.claim_log")));
     if (upto > from) {
-      // Sorted by key: the B-tree takes them leaf by leaf. Later claims on a key replace
-      // earlier (expired) ones.
-      Statement move(db,
-                     "INSERT OR REPLACE INTO claims(pipeline, key, event_id, expires_at) "
+      Statement read(db,
                      "SELECT pipeline, key, event_id, expires_at FROM j.claim_log "
-                     "WHERE seq > ?1 AND seq <= ?2 AND expires_at > ?3 "
-                     "ORDER BY pipeline, key, seq");
-      move.bind(1, static_cast<int64_t>(from)).bind(2, static_cast<int64_t>(upto)).bind(3, now);
-      move.step();
-      Statement mark(db, "INSERT OR REPLACE INTO state(name, value) VALUES('flushed_seq', ?1)");
+                     "WHERE seq > ?1 AND seq <= ?2 AND expires_at > ?3 ORDER BY seq");
+      read.bind(1, static_cast<int64_t>(from)).bind(2, static_cast<int64_t>(upto)).bind(3, now);
+      while (read.step()) {
+        Row r{text.size(), 0, 0, 0, read.integer(3)};
+        auto append = [&](int col) {
+          std::string_view v = read.view(col);
+          text.append(v);
+          return static_cast<uint32_t>(v.size());
+        };
+        r.pipeline = append(0);
+        r.key = append(1);
+        r.event_id = append(2);
+        rows.push_back(r);
+      }
+    }
+    flush_db_->exec("COMMIT");
+  } catch (...) {
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+  auto pipeline = [&](const Row& r) { return std::string_view(text).substr(r.at, r.pipeline); };
+  auto key = [&](const Row& r) { return std::string_view(text).substr(r.at + r.pipeline, r.key); };
+  auto event_id = [&](const Row& r) {
+    return std::string_view(text).substr(r.at + r.pipeline + r.key, r.event_id);
+  };
+  // 2. Sorted by key, the B-tree takes them leaf by leaf; stable, so that a later claim on a key
+  //    replaces an earlier (expired) one.
+  std::stable_sort(rows.begin(), rows.end(), [&](const Row& a, const Row& b) {
+    return std::make_pair(pipeline(a), key(a)) < std::make_pair(pipeline(b), key(b));
+  });
+  // DEFERRED on purpose: IMMEDIATE would take the write lock of the attached journal too.
+  flush_db_->exec("BEGIN");
+  try {
+    if (upto > from) {
+      Statement insert(db,
+                       "INSERT OR REPLACE INTO main.claims(pipeline, key, event_id, expires_at) "
+                       "VALUES(?1, ?2, ?3, ?4)");
+      for (const auto& r : rows) {
+        insert.bind(1, pipeline(r)).bind(2, key(r)).bind(3, event_id(r)).bind(4, r.expires_at);
+        insert.step();
+        insert.reset();
+      }
+      Statement mark(db,
+                     "INSERT OR REPLACE INTO main.state(name, value) VALUES('flushed_seq', ?1)");
       mark.bind(1, static_cast<int64_t>(upto));
       mark.step();
     }
     if (now - last_prune_ms_ >= 60'000) {
-      Statement prune(db, "DELETE FROM claims WHERE expires_at <= ?1");
+      Statement prune(db, "DELETE FROM main.claims WHERE expires_at <= ?1");
       prune.bind(1, now);
       prune.step();
       last_prune_ms_ = now;

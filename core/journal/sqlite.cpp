@@ -60,10 +60,13 @@ void Statement::reset() {
   sqlite3_clear_bindings(stmt_);
 }
 
-std::string Statement::text(int col) const {
+std::string Statement::text(int col) const { return std::string(view(col)); }
+
+std::string_view Statement::view(int col) const {
   const void* p = sqlite3_column_blob(stmt_, col);
   int n = sqlite3_column_bytes(stmt_, col);
-  return p ? std::string(static_cast<const char*>(p), static_cast<size_t>(n)) : std::string();
+  return p ? std::string_view(static_cast<const char*>(p), static_cast<size_t>(n))
+           : std::string_view();
 }
 
 Database::Database(const std::string& path, bool read_only) {

@@ -41,6 +41,7 @@ class Statement {
   void reset();
   int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
   std::string text(int col) const;
+  std::string_view view(int col) const;  // valid until the next step or reset
   bool isNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
   sqlite3_stmt* get() const { return stmt_; }
 
