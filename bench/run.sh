@@ -18,6 +18,8 @@
 #   DELIVERY_IDS  random (default: like GitHub's GUIDs) or sequential (per wrk thread)
 #   NICE          e.g. -10: run nginx, inlet and wrk at that priority (shared machines)
 #   SINK_OPTIONS  extra options for the sqlite sink, e.g. "unique_dedup_key: true"
+#   SERVER_OPTIONS extra `server:` options, e.g. "threads: 2"
+#   INLET_ENV     environment for inlet only, e.g. "LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
 #   KEEP=1        keep the temporary folder (configs, databases, logs) and print its path
 set -euo pipefail
 
@@ -130,7 +132,7 @@ NGINX_PID=$!
 
 # ---- inlet: durable GitHub pipeline ----------------------------------------------------------
 cat >"$TMP/inlet.yaml" <<EOF
-server: { listen: 127.0.0.1:0 }
+server: { listen: 127.0.0.1:0${SERVER_OPTIONS:+, $SERVER_OPTIONS} }
 journal: { path: $TMP/journal.db }
 plugins: { path: [$BUILD/plugins] }
 secrets:
@@ -145,7 +147,7 @@ pipelines:
     sinks: [local]
     table: github_events
 EOF
-(cd "$TMP" && exec "$INLET" serve -c "$TMP/inlet.yaml") >"$TMP/inlet.out" 2>"$TMP/inlet.log" &
+(cd "$TMP" && exec env ${INLET_ENV:-} "$INLET" serve -c "$TMP/inlet.yaml") >"$TMP/inlet.out" 2>"$TMP/inlet.log" &
 INLET_PID=$!
 
 INLET_PORT=""
@@ -304,6 +306,9 @@ I_CPU_US="$(per_req $((I_CPU1 - I_CPU0)) "$ROWS")"
 N_CPU_US="$(per_req $((N_CPU1 - N_CPU0)) $((N_REQ - N_NON2XX)))"
 I_WB_KIB="$(awk -v b=$((I_WB1 - I_WB0)) -v n="$ROWS" 'BEGIN { printf "%.1f", (n > 0 ? b / 1024 / n : 0) }')"
 
+ALLOCATOR="$(ldd "$INLET" 2>/dev/null | grep -o 'libtcmalloc[a-z_]*' | head -1 || true)"
+ALLOCATOR="${ALLOCATOR:-glibc}${INLET_ENV:+ (inlet environment: $INLET_ENV)}"
+
 mark() { if awk "BEGIN { exit !($1) }"; then echo "ok"; else echo "MISSED"; fi; }
 
 cat <<EOF
@@ -323,7 +328,7 @@ check: wrk answers $I_REQ (2xx $I_OK, non-2xx $I_NON2XX; socket errors connect $
 
 context: CPU per request inlet ${I_CPU_US} us, nginx ${N_CPU_US} us; inlet disk writes $I_WB_KIB KiB per event
          (journal + sqlite sink, incl. checkpoints); fdatasync on this disk before the run: $FSYNC;
-         inlet threads after load: $THREADS_INLET
+         inlet threads after load: $THREADS_INLET; malloc: $ALLOCATOR
 
 targets: >= 25000 durable req/s: $(mark "$I_RPS >= 25000")   >= 0.25 of nginx: $(mark "$RATIO >= 0.25")   p99 <= 10 ms: $(mark "$(field inlet p99_us) <= 10000")   RSS <= 100 MiB: $(mark "$RSS_KIB <= 102400")
 EOF
