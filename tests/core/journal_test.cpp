@@ -791,6 +791,44 @@ TEST(Journal, AFailedClaimsFlushKeepsTheClaimsAndIsRetried) {
   expectClaimed(j, 0, ids);
 }
 
+TEST(Journal, AClaimsFlushWaitingForItsDatabaseLeavesTheJournalsWalToCheckpoints) {
+  // The flush copies the claims out of the journal, then writes the claims database. While it
+  // waits for that database (here: locked by another connection), it must hold no read
+  // transaction on the journal: one would keep checkpoints from copying the frames committed
+  // since, and the WAL would grow instead of starting over.
+  TempDir dir;
+  auto config = journalConfig(dir);
+  config.claims_flush_at = 10;
+  Journal j(config);
+  auto blocker = std::make_unique<inlet::journal::Database>(claimsDb(j), false);
+  sqlite3_busy_timeout(blocker->get(), 0);
+  blocker->exec("BEGIN IMMEDIATE");
+  auto ids = claimBurst(j, 0, 20);  // starts a flush, which now waits (up to 5 s) for the lock
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  for (int i = 0; i < 50; ++i)
+    ASSERT_EQ(j.append("p", "", 0, {event("p")}).status, Status::Accepted);
+  inlet::journal::Database other(j.path(), false);
+  other.exec("SELECT count(*) FROM events");  // the connection finds the WAL on its first read
+  int log = -1, copied = -1, rc = SQLITE_BUSY;
+  for (int attempt = 0; attempt < 100 && rc == SQLITE_BUSY; ++attempt) {
+    rc = sqlite3_wal_checkpoint_v2(other.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+    if (rc == SQLITE_BUSY) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(rc, SQLITE_OK) << sqlite3_errmsg(other.get());
+  EXPECT_GT(log, 0);
+  EXPECT_EQ(copied, log) << "a read transaction held frames back from the checkpoint";
+  EXPECT_EQ(j.claimFlushFailures(), 0u) << "the flush gave up before the check: it proves nothing";
+  blocker->exec("ROLLBACK");
+  blocker.reset();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (j.claimsInMemory() > 0 && std::chrono::steady_clock::now() < deadline) {
+    ASSERT_EQ(j.append("p", "", 0, {event("p")}).status, Status::Accepted);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(count(claimsDb(j), "SELECT count(*) FROM claims"), 20);
+  expectClaimed(j, 0, ids);
+}
+
 // Claims on their own, on a journal's database, with a hash under which every key collides:
 // the memory tier must tell keys apart by checking claim_log, and follow savepoints.
 TEST(Claims, KeysWithEqualHashesAreToldApart) {
