@@ -272,7 +272,8 @@ void Claims::rolledBack() {
 
 void Claims::flushNow() {
   std::lock_guard<std::mutex> run(run_mutex_);
-  flushOnce();
+  while (flushOnce()) {
+  }
 }
 
 void Claims::flusherLoop() {
@@ -288,8 +289,8 @@ void Claims::flusherLoop() {
     lock.unlock();
     try {
       std::lock_guard<std::mutex> run(run_mutex_);
-      flushOnce();
-      wait_ms = options_.flush_interval_ms;
+      // More than a batch gathered (e.g. while flushes failed): the next batch follows at once.
+      wait_ms = flushOnce() ? 0 : options_.flush_interval_ms;
       retry_ms = 0;
     } catch (const std::exception& e) {
       // Not fatal: the claims stay in claim_log and memory, and a retry takes them (after 1 s,
@@ -303,7 +304,7 @@ void Claims::flusherLoop() {
   }
 }
 
-void Claims::flushOnce() {
+bool Claims::flushOnce() {
   sqlite3* db = flush_db_->get();
   int64_t now = util::nowMs();
   uint64_t from = flushed_seq_.load(), upto = from;
@@ -316,30 +317,35 @@ void Claims::flushOnce() {
     uint32_t pipeline, key, event_id;
     int64_t expires_at;
   };
+  // A batch is bounded, so that the claims gathered while flushes failed are moved a batch at a
+  // time, not all through memory at once.
+  const int64_t batch = static_cast<int64_t>(std::max<size_t>(options_.flush_claims, 1) * 2);
   std::string text;
   std::vector<Row> rows;
+  bool more = false;
   flush_db_->exec("BEGIN");
   try {
-    upto = std::max<uint64_t>(
-        from, static_cast<uint64_t>(scalar(db, "SELECT coalesce(max(seq), 0) FROM j.claim_log")));
-    if (upto > from) {
-      Statement read(db,
-                     "SELECT pipeline, key, event_id, expires_at FROM j.claim_log "
-                     "WHERE seq > ?1 AND seq <= ?2 AND expires_at > ?3 ORDER BY seq");
-      read.bind(1, static_cast<int64_t>(from)).bind(2, static_cast<int64_t>(upto)).bind(3, now);
-      while (read.step()) {
-        Row r{text.size(), 0, 0, 0, read.integer(3)};
-        auto append = [&](int col) {
-          std::string_view v = read.view(col);
-          text.append(v);
-          return static_cast<uint32_t>(v.size());
-        };
-        r.pipeline = append(0);
-        r.key = append(1);
-        r.event_id = append(2);
-        rows.push_back(r);
-      }
+    Statement read(db,
+                   "SELECT seq, pipeline, key, event_id, expires_at FROM j.claim_log "
+                   "WHERE seq > ?1 ORDER BY seq LIMIT ?2");
+    read.bind(1, static_cast<int64_t>(from)).bind(2, batch);
+    int64_t read_rows = 0;
+    while (read.step()) {
+      ++read_rows;
+      upto = static_cast<uint64_t>(read.integer(0));
+      if (read.integer(4) <= now) continue;  // expired: nothing to keep
+      Row r{text.size(), 0, 0, 0, read.integer(4)};
+      auto append = [&](int col) {
+        std::string_view v = read.view(col);
+        text.append(v);
+        return static_cast<uint32_t>(v.size());
+      };
+      r.pipeline = append(1);
+      r.key = append(2);
+      r.event_id = append(3);
+      rows.push_back(r);
     }
+    more = read_rows == batch;
     flush_db_->exec("COMMIT");
   } catch (...) {
     sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
@@ -384,6 +390,8 @@ void Claims::flushOnce() {
     throw;
   }
   flushed_seq_.store(upto);
+  flushes_.fetch_add(1, std::memory_order_relaxed);
+  return more;
 }
 
 }  // namespace inlet::journal

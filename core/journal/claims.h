@@ -64,7 +64,8 @@ class Claims {
   // Claims in the memory tier as of the last commit (any thread).
   size_t inMemory() const { return in_memory_.load(std::memory_order_relaxed); }
   uint64_t flushFailures() const { return flush_failures_.load(std::memory_order_relaxed); }
-  // Runs one flush now and waits for it (tests).
+  uint64_t flushes() const { return flushes_.load(std::memory_order_relaxed); }  // committed
+  // Moves every claim committed so far now, and waits for it (tests).
   void flushNow();
   void close();
 
@@ -80,7 +81,9 @@ class Claims {
   void rebuild(uint64_t drop_upto, int64_t now_ms);  // drops flushed and expired claims
   void load(uint64_t after_seq, int64_t now_ms);
   void flusherLoop();
-  void flushOnce();
+  // Moves up to one batch (twice `flush_claims`) into the claims database; true when claims
+  // past it remain.
+  bool flushOnce();
 
   Database& journal_;
   std::string path_, journal_path_;
@@ -106,7 +109,7 @@ class Claims {
 
   std::atomic<uint64_t> flushed_seq_{0};
   std::atomic<size_t> in_memory_{0};
-  std::atomic<uint64_t> flush_failures_{0};
+  std::atomic<uint64_t> flush_failures_{0}, flushes_{0};
   std::mutex flush_mutex_;
   std::condition_variable flush_cv_;
   bool flush_wanted_ = false, stop_ = false;

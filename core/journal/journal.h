@@ -95,6 +95,7 @@ class Journal {
   void flushClaims();
   size_t claimsInMemory() const { return claims_->inMemory(); }  // as of the last commit
   uint64_t claimFlushFailures() const { return claims_->flushFailures(); }
+  uint64_t claimFlushes() const { return claims_->flushes(); }
   // Stops accepting, commits what is pending, stops the writer.
   void close();
 

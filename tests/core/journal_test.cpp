@@ -791,6 +791,34 @@ TEST(Journal, AFailedClaimsFlushKeepsTheClaimsAndIsRetried) {
   expectClaimed(j, 0, ids);
 }
 
+TEST(Journal, ClaimsGatheredWhileFlushesFailAreMovedABatchAtATimeOnceTheyWork) {
+  // A flush moves at most twice `claims_flush_at` claims, so that a backlog (here 100 claims,
+  // gathered while the claims database was locked) never goes through memory at once; the
+  // batches follow one another without waiting for more commits or the flush interval.
+  TempDir dir;
+  auto config = journalConfig(dir);
+  config.claims_flush_at = 10;  // batches of 20
+  Journal j(config);
+  auto blocker = std::make_unique<inlet::journal::Database>(claimsDb(j), false);
+  sqlite3_busy_timeout(blocker->get(), 0);
+  blocker->exec("BEGIN IMMEDIATE");
+  auto ids = claimBurst(j, 0, 100);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (j.claimFlushFailures() == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_GE(j.claimFlushFailures(), 1u);
+  const uint64_t before = j.claimFlushes();
+  blocker->exec("ROLLBACK");
+  blocker.reset();
+  // No append from here on: only the flusher itself can go on to the next batch.
+  while (count(claimsDb(j), "SELECT count(*) FROM claims") < 100 &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(count(claimsDb(j), "SELECT count(*) FROM claims"), 100);
+  EXPECT_GE(j.claimFlushes() - before, 5u) << "100 claims in batches of at most 20";
+  expectClaimed(j, 0, ids);
+}
+
 TEST(Journal, AClaimsFlushWaitingForItsDatabaseLeavesTheJournalsWalToCheckpoints) {
   // The flush copies the claims out of the journal, then writes the claims database. While it
   // waits for that database (here: locked by another connection), it must hold no read
