@@ -322,14 +322,13 @@ bool Claims::flushOnce() {
   const int64_t batch = static_cast<int64_t>(std::max<size_t>(options_.flush_claims, 1) * 2);
   std::string text;
   std::vector<Row> rows;
-  bool more = false;
-  flush_db_->exec("BEGIN");
-  try {
+  int64_t read_rows = 0;
+  {
+    // One statement is its own read transaction; it ends when the statement is finalized.
     Statement read(db,
                    "SELECT seq, pipeline, key, event_id, expires_at FROM j.claim_log "
                    "WHERE seq > ?1 ORDER BY seq LIMIT ?2");
     read.bind(1, static_cast<int64_t>(from)).bind(2, batch);
-    int64_t read_rows = 0;
     while (read.step()) {
       ++read_rows;
       upto = static_cast<uint64_t>(read.integer(0));
@@ -345,11 +344,6 @@ bool Claims::flushOnce() {
       r.event_id = append(3);
       rows.push_back(r);
     }
-    more = read_rows == batch;
-    flush_db_->exec("COMMIT");
-  } catch (...) {
-    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-    throw;
   }
   auto pipeline = [&](const Row& r) { return std::string_view(text).substr(r.at, r.pipeline); };
   auto key = [&](const Row& r) { return std::string_view(text).substr(r.at + r.pipeline, r.key); };
@@ -362,8 +356,7 @@ bool Claims::flushOnce() {
     return std::make_pair(pipeline(a), key(a)) < std::make_pair(pipeline(b), key(b));
   });
   // DEFERRED on purpose: IMMEDIATE would take the write lock of the attached journal too.
-  flush_db_->exec("BEGIN");
-  try {
+  flush_db_->transaction("BEGIN", [&] {
     if (upto > from) {
       Statement insert(db,
                        "INSERT OR REPLACE INTO main.claims(pipeline, key, event_id, expires_at) "
@@ -384,14 +377,10 @@ bool Claims::flushOnce() {
       prune.step();
       last_prune_ms_ = now;
     }
-    flush_db_->exec("COMMIT");
-  } catch (...) {
-    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-    throw;
-  }
+  });
   flushed_seq_.store(upto);
   flushes_.fetch_add(1, std::memory_order_relaxed);
-  return more;
+  return read_rows == batch;
 }
 
 }  // namespace inlet::journal

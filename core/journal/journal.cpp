@@ -297,11 +297,8 @@ void Journal::writeCursors(const std::map<std::string, uint64_t>& cursors) {
   if (cursors.empty()) return;
   std::lock_guard<std::mutex> lock(db_mutex_);
   try {
-    db_->exec("BEGIN IMMEDIATE");
-    saveCursors(cursors);
-    db_->exec("COMMIT");
+    db_->transaction("BEGIN IMMEDIATE", [&] { saveCursors(cursors); });
   } catch (const std::exception& e) {
-    sqlite3_exec(db_->get(), "ROLLBACK", nullptr, nullptr, nullptr);
     // Not fatal: the sink sees these events again after a restart.
     log::warn(std::string("journal: a delivery cursor could not be saved: ") + e.what());
   }
@@ -522,8 +519,7 @@ void Journal::deadLetter(const std::string& sink, const std::vector<uint64_t>& s
                          const std::string& error) {
   std::lock_guard<std::mutex> lock(db_mutex_);
   int64_t now = util::nowMs();
-  db_->exec("BEGIN IMMEDIATE");
-  try {
+  db_->transaction("BEGIN IMMEDIATE", [&] {
     for (auto seq : seqs) {
       dead_letter_.bind(1, sink)
           .bind(2, static_cast<int64_t>(seq))
@@ -533,29 +529,20 @@ void Journal::deadLetter(const std::string& sink, const std::vector<uint64_t>& s
       dead_letter_.step();
       dead_letter_.reset();
     }
-    db_->exec("COMMIT");
-  } catch (...) {
-    sqlite3_exec(db_->get(), "ROLLBACK", nullptr, nullptr, nullptr);
-    throw;
-  }
+  });
 }
 
 void removeDeadLetters(const std::string& journal_path, const std::string& sink,
                        const std::vector<uint64_t>& seqs) {
   Database db(journal_path, false);
   Statement remove(db.get(), "DELETE FROM dead_letters WHERE sink = ?1 AND seq = ?2");
-  db.exec("BEGIN IMMEDIATE");
-  try {
+  db.transaction("BEGIN IMMEDIATE", [&] {
     for (auto seq : seqs) {
       remove.bind(1, sink).bind(2, static_cast<int64_t>(seq));
       remove.step();
       remove.reset();
     }
-    db.exec("COMMIT");
-  } catch (...) {
-    sqlite3_exec(db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
-    throw;
-  }
+  });
 }
 
 void Journal::flushClaims() { claims_->flushNow(); }

@@ -55,6 +55,19 @@ class Database {
   ~Database();
   Database(const Database&) = delete;
   void exec(const char* sql);
+  // Runs `body` between `begin` (e.g. "BEGIN IMMEDIATE") and COMMIT; when either throws, rolls
+  // back and rethrows.
+  template <class Body>
+  void transaction(const char* begin, Body&& body) {
+    exec(begin);
+    try {
+      body();
+      exec("COMMIT");
+    } catch (...) {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
+    }
+  }
   sqlite3* get() const { return db_; }
   int64_t changes() const { return sqlite3_changes64(db_); }
 

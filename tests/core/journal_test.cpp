@@ -620,6 +620,20 @@ std::vector<std::string> claimBurst(Journal& j, int from, int n, int64_t window_
   return ids;
 }
 
+// Holds the write lock of `j`'s claims database (the flusher cannot write until it is reset).
+std::unique_ptr<inlet::journal::Database> lockClaimsDb(const Journal& j) {
+  auto blocker = std::make_unique<inlet::journal::Database>(claimsDb(j), false);
+  sqlite3_busy_timeout(blocker->get(), 0);
+  blocker->exec("BEGIN IMMEDIATE");
+  return blocker;
+}
+
+// Waits (up to `deadline`) until a claims flush has failed.
+void waitForAFailedFlush(const Journal& j, std::chrono::steady_clock::time_point deadline) {
+  while (j.claimFlushFailures() == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+}
+
 // Each key "key-<from+i>" must be a duplicate of ids[i].
 void expectClaimed(Journal& j, int from, const std::vector<std::string>& ids) {
   for (size_t i = 0; i < ids.size(); ++i) {
@@ -769,13 +783,10 @@ TEST(Journal, AFailedClaimsFlushKeepsTheClaimsAndIsRetried) {
   auto config = journalConfig(dir);
   config.claims_flush_at = 10;
   Journal j(config);
-  auto blocker = std::make_unique<inlet::journal::Database>(claimsDb(j), false);
-  sqlite3_busy_timeout(blocker->get(), 0);
-  blocker->exec("BEGIN IMMEDIATE");  // the flusher cannot write until this ends
+  auto blocker = lockClaimsDb(j);
   auto ids = claimBurst(j, 0, 20);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (j.claimFlushFailures() == 0 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  waitForAFailedFlush(j, deadline);
   ASSERT_GE(j.claimFlushFailures(), 1u);
   EXPECT_EQ(j.claimsInMemory(), 20u);
   expectClaimed(j, 0, ids);  // still answered from memory
@@ -799,13 +810,10 @@ TEST(Journal, ClaimsGatheredWhileFlushesFailAreMovedABatchAtATimeOnceTheyWork) {
   auto config = journalConfig(dir);
   config.claims_flush_at = 10;  // batches of 20
   Journal j(config);
-  auto blocker = std::make_unique<inlet::journal::Database>(claimsDb(j), false);
-  sqlite3_busy_timeout(blocker->get(), 0);
-  blocker->exec("BEGIN IMMEDIATE");
+  auto blocker = lockClaimsDb(j);
   auto ids = claimBurst(j, 0, 100);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (j.claimFlushFailures() == 0 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  waitForAFailedFlush(j, deadline);
   ASSERT_GE(j.claimFlushFailures(), 1u);
   const uint64_t before = j.claimFlushes();
   blocker->exec("ROLLBACK");
@@ -828,9 +836,7 @@ TEST(Journal, AClaimsFlushWaitingForItsDatabaseLeavesTheJournalsWalToCheckpoints
   auto config = journalConfig(dir);
   config.claims_flush_at = 10;
   Journal j(config);
-  auto blocker = std::make_unique<inlet::journal::Database>(claimsDb(j), false);
-  sqlite3_busy_timeout(blocker->get(), 0);
-  blocker->exec("BEGIN IMMEDIATE");
+  auto blocker = lockClaimsDb(j);
   auto ids = claimBurst(j, 0, 20);  // starts a flush, which now waits (up to 5 s) for the lock
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   for (int i = 0; i < 50; ++i)
