@@ -96,6 +96,8 @@ Claims::Claims(Database& journal, const std::string& journal_path, Options optio
   index_lookup_ = Statement(index_->get(),
                             "SELECT event_id FROM claims WHERE pipeline = ?1 AND key = ?2 "
                             "AND expires_at > ?3");
+  index_begin_ = Statement(index_->get(), "BEGIN");
+  index_end_ = Statement(index_->get(), "COMMIT");
   load(flushed, now);
   in_memory_ = live_;
   flusher_ = std::thread([this] { flusherLoop(); });
@@ -198,6 +200,13 @@ std::optional<std::string> Claims::find(const std::string& pipeline, const std::
       if (id) return id;
     }
   }
+  if (!index_reading_) {
+    // Taken after beginTransaction() applied the last finished flush, so the snapshot holds
+    // every claim that memory has forgotten.
+    index_begin_.step();
+    index_begin_.reset();
+    index_reading_ = true;
+  }
   index_lookup_.bind(1, pipeline).bind(2, key).bind(3, now_ms);
   std::optional<std::string> id;
   if (index_lookup_.step()) id = index_lookup_.text(0);
@@ -250,7 +259,19 @@ void Claims::rollbackRequest() {
   pending_.resize(request_mark_);
 }
 
+void Claims::endIndexRead() {
+  if (!index_reading_) return;
+  index_reading_ = false;
+  try {
+    index_end_.step();
+    index_end_.reset();
+  } catch (const std::exception&) {
+    sqlite3_exec(index_->get(), "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+}
+
 void Claims::committed() {
+  endIndexRead();
   pending_.clear();
   request_mark_ = 0;
   in_memory_.store(live_, std::memory_order_relaxed);
@@ -265,6 +286,7 @@ void Claims::committed() {
 }
 
 void Claims::rolledBack() {
+  endIndexRead();
   request_mark_ = 0;
   rollbackRequest();
   in_memory_.store(live_, std::memory_order_relaxed);

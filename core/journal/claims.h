@@ -90,7 +90,11 @@ class Claims {
   Options options_;
   Statement log_insert_, log_lookup_, log_delete_;
   std::unique_ptr<Database> index_;  // the writer's read connection to the claims database
-  Statement index_lookup_;
+  Statement index_lookup_, index_begin_, index_end_;
+  // One read transaction on the claims database per group commit, from its first lookup to its
+  // end, instead of one per lookup (each of which takes and drops file locks).
+  bool index_reading_ = false;
+  void endIndexRead();
   std::unique_ptr<Database> flush_db_;  // the flusher's; the journal attached as `j`
   std::mutex run_mutex_;                // one flush at a time (flusher or flushNow)
   int64_t last_prune_ms_ = 0;
