@@ -289,6 +289,8 @@ void readSinks(Reader& r, const YAML::Node& n, Config& c) {
     if (!r.isMap(body, "sink '" + s.name + "'")) continue;
     if (auto t = r.str(body, "type", true)) s.type = *t;
     r.integer(body, "batch_size", s.batch_size, 1, 100'000);
+    r.duration(body, "batch_wait", s.batch_wait_ms);
+    if (s.batch_wait_ms > 10'000) r.fail(body["batch_wait"], "'batch_wait' must be at most 10s");
     auto retry = body["retry"];
     if (retry.IsDefined() && r.isMap(retry, "retry")) {
       r.allowOnly(retry, {"max_attempts", "initial_backoff", "max_backoff"}, "retry");
@@ -299,7 +301,8 @@ void readSinks(Reader& r, const YAML::Node& n, Config& c) {
     s.options = YAML::Node(YAML::NodeType::Map);
     for (const auto& o : body) {
       auto key = o.first.Scalar();
-      if (key != "type" && key != "retry" && key != "batch_size") s.options[o.first] = o.second;
+      if (key != "type" && key != "retry" && key != "batch_size" && key != "batch_wait")
+        s.options[o.first] = o.second;
     }
     c.sinks[s.name] = s;
   }

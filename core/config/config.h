@@ -43,9 +43,10 @@ struct RetryConfig {
 struct SinkConfig {
   std::string name;
   std::string type;    // plugin name
-  YAML::Node options;  // everything but the host's own keys (type, retry, batch_size)
+  YAML::Node options;  // everything but the host's own keys (type, retry, batch_size, batch_wait)
   RetryConfig retry;
   int batch_size = 500;
+  int64_t batch_wait_ms = 10;  // after a batch smaller than batch_size, wait this long for more
   Position where;
 };
 

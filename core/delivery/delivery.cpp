@@ -153,6 +153,14 @@ uint64_t Delivery::floor() const {
   return f;
 }
 
+void Delivery::waitForMore(const Worker& w, uint64_t last, size_t limit) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  // committed_ counts every pipeline's events: it may end the wait early, never late.
+  wake_.wait_for(lock, std::chrono::milliseconds(w.setup.batch_wait_ms), [&] {
+    return stopping_ || committed_ >= last + limit || !waiters_.empty() || blocking_waiters_ > 0;
+  });
+}
+
 bool Delivery::sleepFor(int64_t ms) {
   std::unique_lock<std::mutex> lock(mutex_);
   wake_.wait_for(lock, std::chrono::milliseconds(ms), [&] { return stopping_; });
@@ -173,11 +181,16 @@ bool Delivery::waitDelivered(const std::vector<std::string>& sinks, uint64_t seq
                              int64_t timeout_ms) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   std::unique_lock<std::mutex> lock(mutex_);
+  ++blocking_waiters_;
+  wake_.notify_all();  // a sink waiting for a fuller batch writes now
   for (;;) {
     int state = deliveredState(sinks, seq);
-    if (state != 0) return state > 0;
-    if (stopping_ || progressed_.wait_until(lock, deadline) == std::cv_status::timeout)
-      return deliveredState(sinks, seq) > 0;  // one last look after the deadline
+    if (state == 0 && !stopping_ &&
+        progressed_.wait_until(lock, deadline) != std::cv_status::timeout)
+      continue;
+    if (state == 0) state = deliveredState(sinks, seq);  // one last look after the deadline
+    --blocking_waiters_;
+    return state > 0;
   }
 }
 
@@ -198,6 +211,7 @@ void Delivery::whenDelivered(std::vector<std::string> sinks, uint64_t seq, int64
     return;
   }
   progressed_.notify_all();
+  wake_.notify_all();  // a sink waiting for a fuller batch writes now
 }
 
 void Delivery::runWaiters() {
@@ -306,6 +320,7 @@ void Delivery::run(Worker& w) {
       if (rc == INLET_OK) {
         attempts = 0;
         advance(last);
+        if (events.size() < limit && w.setup.batch_wait_ms > 0) waitForMore(w, last, limit);
         continue;
       }
       if (rc == INLET_DROP && events.size() > 1) {

@@ -35,6 +35,11 @@ struct SinkSetup {
   std::vector<TableInfo> tables;  // one per pipeline the sink serves
   config::RetryConfig retry;
   int batch_size = 500;
+  // After writing a batch smaller than batch_size, wait up to this long for more events (or
+  // until batch_size are there) before the next write: under load a sink then writes fewer,
+  // larger batches, each one commit / fsync / round trip. Not while a request waits for
+  // delivery (`ack: delivered`).
+  int64_t batch_wait_ms = 0;
 };
 
 // Converts journaled events into the ABI's views (valid while `events` lives).
@@ -90,6 +95,8 @@ class Delivery {
   void run(Worker& w);
   void runWaiters();
   bool sleepFor(int64_t ms);  // false when stopping
+  // After a batch smaller than `limit` ending at `last`: see SinkSetup::batch_wait_ms.
+  void waitForMore(const Worker& w, uint64_t last, size_t limit);
   // 1: every listed sink has `seq`; -1: one dead-lettered it; 0: not yet. Caller holds mutex_.
   int deliveredState(const std::vector<std::string>& sinks, uint64_t seq) const;
   // Journal positions committed after the last one `w` has handled. Caller holds mutex_.
@@ -103,6 +110,7 @@ class Delivery {
   uint64_t committed_ = 0;
   bool stopping_ = false;
   std::vector<Waiter> waiters_;
+  int blocking_waiters_ = 0;  // threads in waitDelivered()
   std::thread waiter_thread_;
 };
 

@@ -97,6 +97,7 @@ std::unique_ptr<Runtime> buildRuntime(const config::Config& config, const BuildO
       setup.name = name;
       setup.retry = s.retry;
       setup.batch_size = s.batch_size;
+      setup.batch_wait_ms = s.batch_wait_ms;
       for (const auto& p : config.pipelines) {
         if (std::find(p.sinks.begin(), p.sinks.end(), name) == p.sinks.end()) continue;
         delivery::TableInfo t;

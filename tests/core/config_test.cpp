@@ -128,6 +128,7 @@ sinks:
     type: postgres
     dsn: postgresql://localhost/inlet
     batch_size: 50
+    batch_wait: 250ms
     retry: { max_attempts: 3, initial_backoff: 250ms, max_backoff: 1m }
 pipelines:
   github:
@@ -212,6 +213,7 @@ TEST(ConfigLoad, FullConfigParsesIntoStructs) {
   const auto& local = c.sinks.at("local");
   EXPECT_EQ(local.type, "sqlite");
   EXPECT_EQ(local.batch_size, 500);         // default
+  EXPECT_EQ(local.batch_wait_ms, 10);       // default
   EXPECT_EQ(local.retry.max_attempts, 12);  // default
   EXPECT_EQ(local.options["path"].as<std::string>(), "data/inlet.db");
   EXPECT_FALSE(local.options["type"].IsDefined());  // the host's own key is not an option
@@ -224,6 +226,8 @@ TEST(ConfigLoad, FullConfigParsesIntoStructs) {
   EXPECT_EQ(pg.options["dsn"].as<std::string>(), "postgresql://localhost/inlet");
   EXPECT_FALSE(pg.options["retry"].IsDefined());
   EXPECT_FALSE(pg.options["batch_size"].IsDefined());
+  EXPECT_EQ(pg.batch_wait_ms, 250);
+  EXPECT_FALSE(pg.options["batch_wait"].IsDefined());
   EXPECT_EQ(pg.where.line, at(kFull, "  pg:").line);
 
   ASSERT_EQ(c.pipelines.size(), 5u);  // file order
@@ -382,6 +386,13 @@ TEST(ConfigErrors, BackgroundNiceBeyondTheNiceRange) {
   std::string text = minimal("", "server:\n  background_nice: 20\n");
   auto r = loadConfigText(text, kFile);
   expectError(r, "'background_nice' must be between 0 and 19", atValue(text, "background_nice: "));
+}
+
+TEST(ConfigErrors, BatchWaitBeyondTenSeconds) {
+  std::string text = minimal();
+  text.replace(text.find("path: x.db }"), 12, "path: x.db, batch_wait: 11s }");
+  auto r = loadConfigText(text, kFile);
+  expectError(r, "'batch_wait' must be at most 10s", atValue(text, "batch_wait: "));
 }
 
 TEST(ConfigErrors, SectionThatIsNotAMapping) {

@@ -26,9 +26,11 @@ namespace {
 const std::string kSecret = "delivery-secret";
 
 std::string pgConfig(const TempDir& dir, const PostgresServer& pg,
-                     const std::string& pipeline_extra = "") {
-  return baseConfig(dir) + "  pg:\n    type: postgres\n    conninfo: \"" + pg.conninfo() +
-         "\"\n    batch_size: 20\n    retry: { max_attempts: 100000, initial_backoff: 50ms, "
+                     const std::string& pipeline_extra = "",
+                     const std::string& sink_extra = "    batch_size: 20\n") {
+  return baseConfig(dir) + "  pg:\n    type: postgres\n    conninfo: \"" + pg.conninfo() + "\"\n" +
+         sink_extra +
+         "    retry: { max_attempts: 100000, initial_backoff: 50ms, "
          "max_backoff: 300ms }\n"
          "secrets:\n  gh: { value: " +
          kSecret +
@@ -167,6 +169,40 @@ TEST(Postgres, AckDeliveredWaitsForTheDatabaseOrAnswers202) {
   EXPECT_NE(late.body.find("\"delivered\":false"), std::string::npos);
   pg.start();
   EXPECT_EQ(waitForScalar(pg, "SELECT count(*) FROM github_events", "2"), "2");
+}
+
+TEST(Postgres, BatchWaitGathersEventsIntoOneTransactionAndEndsWhenTheBatchIsFull) {
+  PostgresServer pg;
+  TempDir dir;
+  InletServer inlet(dir, pgConfig(dir, pg, "", "    batch_size: 9\n    batch_wait: 10s\n"));
+  std::string error;
+  ASSERT_TRUE(inlet.start(&error)) << error;
+  // An idle sink writes the first event at once...
+  ASSERT_EQ(send(inlet.port(), 0, "bw-0").status, 200);
+  EXPECT_EQ(waitForScalar(pg, "SELECT count(*) FROM github_events", "1", 5000), "1");
+  // ...then waits for more: nine requests sent one after another (each acknowledged before the
+  // next) land in one transaction, written as soon as they fill a batch, long before 10 s.
+  for (int i = 1; i <= 9; ++i)
+    ASSERT_EQ(send(inlet.port(), i, "bw-" + std::to_string(i)).status, 200);
+  EXPECT_EQ(waitForScalar(pg, "SELECT count(*) FROM github_events", "10", 5000), "10");
+  EXPECT_EQ(pg.scalar("SELECT count(DISTINCT xmin::text) FROM github_events WHERE n >= 1"), "1");
+  EXPECT_EQ(pg.scalar("SELECT count(DISTINCT xmin::text) FROM github_events"), "2");
+}
+
+TEST(Postgres, AckDeliveredIsNotHeldByBatchWait) {
+  PostgresServer pg;
+  TempDir dir;
+  InletServer inlet(dir, pgConfig(dir, pg, "    ack: delivered\n    ack_timeout: 5s\n",
+                                  "    batch_size: 20\n    batch_wait: 10s\n"));
+  std::string error;
+  ASSERT_TRUE(inlet.start(&error)) << error;
+  ASSERT_EQ(send(inlet.port(), 0, "ab-0").status, 200);  // the sink now waits for more...
+  auto started = std::chrono::steady_clock::now();
+  auto r = send(inlet.port(), 1, "ab-1");  // ...but not while a request waits for delivery
+  auto waited = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(pg.scalar("SELECT count(*) FROM github_events"), "2");
+  EXPECT_LT(waited, std::chrono::seconds(4));  // well before batch_wait or ack_timeout ran out
 }
 
 // A downstream service whose answer the test controls; HTTPS with `tls`.
