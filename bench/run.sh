@@ -10,7 +10,9 @@
 #   BUILD         build folder, relative to the repository root or absolute (default: build).
 #                 Configured here in Release with only the github + sqlite plugins if it has no
 #                 CMakeCache.txt yet; an existing build folder keeps its own build type.
-#   DURATION      wrk duration per target (default: 10s)
+#   DURATION      wrk duration per target and round (default: 10s)
+#   ROUNDS        rounds of inlet then nginx (default: 1); with more, the figures are medians
+#                 over the rounds and the ratio is the median of each round's ratio
 #   CONNECTIONS   keep-alive connections (default: 64)
 #   THREADS       wrk threads (default: 2)
 #   BODIES        distinct signed bodies (default: 256)
@@ -27,6 +29,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="${BUILD:-build}"
 [[ "$BUILD" = /* ]] || BUILD="$ROOT/$BUILD"
 DURATION="${DURATION:-10s}"
+ROUNDS="${ROUNDS:-1}"
+[[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || { echo "bench: ROUNDS must be a positive number" >&2; exit 1; }
 CONNECTIONS="${CONNECTIONS:-64}"
 THREADS="${THREADS:-2}"
 BODIES="${BODIES:-256}"
@@ -196,16 +200,26 @@ accepted() {  # Inlet's own count of accepted (2xx, committed) requests on the p
 ACCEPTED_BEFORE="$(accepted)"
 
 # ---- load ----------------------------------------------------------------------------------------
-run_wrk() {  # name url
-  local name="$1" url="$2"
+run_wrk() {  # name url round
+  local name="$1" url="$2" round="$3"
   echo "bench: wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency against $name" >&2
   wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 5s --latency \
     -s "$ROOT/bench/github.lua" "$url" -- "$TMP/requests.lua" /webhook/github "$DELIVERY_IDS" \
+    "$round" \
     >"$TMP/wrk-$name.txt" 2>&1 || { cat "$TMP/wrk-$name.txt" >&2; die "wrk failed"; }
   grep '^BENCH ' "$TMP/wrk-$name.txt" >/dev/null || { cat "$TMP/wrk-$name.txt" >&2; die "wrk gave no summary"; }
 }
 field() {  # name key
   sed -n "s/^BENCH .*\b$2=\([0-9]*\).*/\1/p" "$TMP/wrk-$1.txt"
+}
+sum_field() {  # target key: the sum over the rounds
+  local r total=0
+  for r in $(seq 1 "$ROUNDS"); do total=$((total + $(field "$1-$r" "$2"))); done
+  echo "$total"
+}
+median() {  # numbers...
+  printf '%s\n' "$@" | sort -g |
+    awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
 }
 
 # CPU time (user + system, clock ticks) of a list of pids; disk bytes written by one pid.
@@ -237,33 +251,40 @@ PY
 )" || FSYNC="?"
 
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
-I_CPU0="$(cpu_ticks "$INLET_PID")"; I_WB0="$(write_bytes "$INLET_PID")"
-run_wrk inlet "http://127.0.0.1:$INLET_PORT"
-kill -0 "$INLET_PID" 2>/dev/null || { tail -20 "$TMP/inlet.log" >&2; die "inlet died under load"; }
-# Requests wrk abandoned when its time was up are still being committed: let them settle.
-ACCEPTED_AFTER="$(accepted)"
-for _ in $(seq 1 50); do
-  sleep 0.2
-  now="$(accepted)"
-  [[ "$now" == "$ACCEPTED_AFTER" ]] && break
-  ACCEPTED_AFTER="$now"
+I_CPU=0; I_WB=0; N_CPU=0
+ACCEPTED_AFTER=""
+for round in $(seq 1 "$ROUNDS"); do
+  I_CPU0="$(cpu_ticks "$INLET_PID")"; I_WB0="$(write_bytes "$INLET_PID")"
+  run_wrk "inlet-$round" "http://127.0.0.1:$INLET_PORT" "$round"
+  kill -0 "$INLET_PID" 2>/dev/null || { tail -20 "$TMP/inlet.log" >&2; die "inlet died under load"; }
+  # Requests wrk abandoned when its time was up are still being committed: let them settle.
+  ACCEPTED_AFTER="$(accepted)"
+  for _ in $(seq 1 50); do
+    sleep 0.2
+    now="$(accepted)"
+    [[ "$now" == "$ACCEPTED_AFTER" ]] && break
+    ACCEPTED_AFTER="$now"
+  done
+  I_CPU1="$(cpu_ticks "$INLET_PID")"; I_WB1="$(write_bytes "$INLET_PID")"
+  I_CPU=$((I_CPU + I_CPU1 - I_CPU0)); I_WB=$((I_WB + I_WB1 - I_WB0))
+  N_CPU0="$(cpu_ticks "${NGINX_PIDS[@]}")"
+  run_wrk "nginx-$round" "http://127.0.0.1:$NGINX_PORT" "$round"
+  N_CPU1="$(cpu_ticks "${NGINX_PIDS[@]}")"
+  N_CPU=$((N_CPU + N_CPU1 - N_CPU0))
 done
 JOURNAL_AFTER="$(count_rows "$TMP/journal.db" "SELECT count(*) FROM events")"
 RSS_KIB="$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$INLET_PID/status")"
 THREADS_INLET="$(sed -n 's/^Threads:[[:space:]]*//p' "/proc/$INLET_PID/status")"
-I_CPU1="$(cpu_ticks "$INLET_PID")"; I_WB1="$(write_bytes "$INLET_PID")"
-N_CPU0="$(cpu_ticks "${NGINX_PIDS[@]}")"
-run_wrk nginx "http://127.0.0.1:$NGINX_PORT"
-N_CPU1="$(cpu_ticks "${NGINX_PIDS[@]}")"
 LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ---- verification: every 2xx is a stored row -------------------------------------------------
 # Rows written by the load = journal rows now minus before. A 2xx means the row was committed,
 # so rows >= 2xx. Requests still in flight when wrk stops (at most one per connection) may have
 # been committed without wrk counting their answer, so rows <= requests wrk sent.
-I_REQ="$(field inlet requests)"; I_NON2XX="$(field inlet non2xx)"; I_SENT="$(field inlet sent)"
-I_TIMEOUT="$(field inlet timeout)"; I_READ="$(field inlet read)"; I_WRITE="$(field inlet write)"
-I_CONNECT="$(field inlet connect)"
+I_REQ="$(sum_field inlet requests)"; I_NON2XX="$(sum_field inlet non2xx)"
+I_SENT="$(sum_field inlet sent)"; I_TIMEOUT="$(sum_field inlet timeout)"
+I_READ="$(sum_field inlet read)"; I_WRITE="$(sum_field inlet write)"
+I_CONNECT="$(sum_field inlet connect)"
 I_OK=$((I_REQ - I_NON2XX))
 DUP_IDS="$(count_rows "$TMP/journal.db" "SELECT count(*) - count(DISTINCT delivery_id) FROM events")"
 ROWS=$((JOURNAL_AFTER - JOURNAL_BEFORE))
@@ -281,10 +302,30 @@ done
 us_ms() { awk -v u="$1" 'BEGIN { printf "%.2f ms", u / 1000 }'; }
 rate() { awk -v n="$1" -v d="$2" 'BEGIN { printf "%.0f", (d > 0 ? n * 1e6 / d : 0) }'; }
 
-I_RPS="$(rate "$I_OK" "$(field inlet duration_us)")"
-N_REQ="$(field nginx requests)"; N_NON2XX="$(field nginx non2xx)"
-N_RPS="$(rate $((N_REQ - N_NON2XX)) "$(field nginx duration_us)")"
-RATIO="$(awk -v a="$I_RPS" -v b="$N_RPS" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
+# Per round, then the median over the rounds (with one round, that round's figures).
+I_RPS_R=(); N_RPS_R=(); RATIO_R=(); I_P50_R=(); I_P99_R=(); N_P50_R=(); N_P99_R=()
+N_OK=0
+ROUND_LINES=""
+for r in $(seq 1 "$ROUNDS"); do
+  i_ok=$(($(field "inlet-$r" requests) - $(field "inlet-$r" non2xx)))
+  n_ok=$(($(field "nginx-$r" requests) - $(field "nginx-$r" non2xx)))
+  N_OK=$((N_OK + n_ok))
+  i_rps="$(rate "$i_ok" "$(field "inlet-$r" duration_us)")"
+  n_rps="$(rate "$n_ok" "$(field "nginx-$r" duration_us)")"
+  ratio="$(awk -v a="$i_rps" -v b="$n_rps" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')"
+  I_RPS_R+=("$i_rps"); N_RPS_R+=("$n_rps"); RATIO_R+=("$ratio")
+  I_P50_R+=("$(field "inlet-$r" p50_us)"); I_P99_R+=("$(field "inlet-$r" p99_us)")
+  N_P50_R+=("$(field "nginx-$r" p50_us)"); N_P99_R+=("$(field "nginx-$r" p99_us)")
+  ROUND_LINES+="$(printf '  round %-3s inlet %7s req/s p99 %10s   nginx %7s req/s p99 %10s   ratio %.2f' \
+    "$r" "$i_rps" "$(us_ms "$(field "inlet-$r" p99_us)")" "$n_rps" "$(us_ms "$(field "nginx-$r" p99_us)")" "$ratio")"$'\n'
+done
+I_RPS="$(median "${I_RPS_R[@]}" | awk '{ printf "%.0f", $1 }')"
+N_RPS="$(median "${N_RPS_R[@]}" | awk '{ printf "%.0f", $1 }')"
+RATIO="$(median "${RATIO_R[@]}" | awk '{ printf "%.2f", $1 }')"
+I_P50="$(median "${I_P50_R[@]}")"; I_P99="$(median "${I_P99_R[@]}")"
+ROUND_BLOCK=""
+((ROUNDS > 1)) && ROUND_BLOCK=$'\n\n'"${ROUND_LINES%$'\n'}"
+N_P50="$(median "${N_P50_R[@]}")"; N_P99="$(median "${N_P99_R[@]}")"
 RSS_MIB="$(awk -v k="$RSS_KIB" 'BEGIN { printf "%.1f", k / 1024 }')"
 
 verdict="VALID"
@@ -302,9 +343,9 @@ fi
 per_req() {  # ticks requests -> CPU microseconds per request
   awk -v t="$1" -v n="$2" -v hz="$HZ" 'BEGIN { printf "%.0f", (n > 0 ? t * 1e6 / hz / n : 0) }'
 }
-I_CPU_US="$(per_req $((I_CPU1 - I_CPU0)) "$ROWS")"
-N_CPU_US="$(per_req $((N_CPU1 - N_CPU0)) $((N_REQ - N_NON2XX)))"
-I_WB_KIB="$(awk -v b=$((I_WB1 - I_WB0)) -v n="$ROWS" 'BEGIN { printf "%.1f", (n > 0 ? b / 1024 / n : 0) }')"
+I_CPU_US="$(per_req "$I_CPU" "$ROWS")"
+N_CPU_US="$(per_req "$N_CPU" "$N_OK")"
+I_WB_KIB="$(awk -v b="$I_WB" -v n="$ROWS" 'BEGIN { printf "%.1f", (n > 0 ? b / 1024 / n : 0) }')"
 
 ALLOCATOR="$(ldd "$INLET" 2>/dev/null | grep -o 'libtcmalloc[a-z_]*' | head -1 || true)"
 ALLOCATOR="${ALLOCATOR:-glibc}${INLET_ENV:+ (inlet environment: $INLET_ENV)}"
@@ -314,13 +355,13 @@ mark() { if awk "BEGIN { exit !($1) }"; then echo "ok"; else echo "MISSED"; fi; 
 cat <<EOF
 
 Inlet benchmark — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, build $BUILD_TYPE ($BUILD), nice ${NICE:-0}
-wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $BODIES distinct ${BODY_BYTES}-byte signed GitHub bodies, $DELIVERY_IDS delivery ids
+wrk -t$THREADS -c$CONNECTIONS -d$DURATION$( ((ROUNDS > 1)) && echo " x $ROUNDS rounds (inlet, then nginx; medians below)"), $BODIES distinct ${BODY_BYTES}-byte signed GitHub bodies, $DELIVERY_IDS delivery ids
 load average before/after: $LOAD_BEFORE / $LOAD_AFTER
 
                            req/s      p50         p99         peak RSS
-  inlet (durable 2xx)  $(printf '%9s  %10s  %10s  %8s MiB' "$I_RPS" "$(us_ms "$(field inlet p50_us)")" "$(us_ms "$(field inlet p99_us)")" "$RSS_MIB")
-  nginx return 200     $(printf '%9s  %10s  %10s' "$N_RPS" "$(us_ms "$(field nginx p50_us)")" "$(us_ms "$(field nginx p99_us)")")
-  inlet / nginx        $(printf '%9s' "$RATIO")
+  inlet (durable 2xx)  $(printf '%9s  %10s  %10s  %8s MiB' "$I_RPS" "$(us_ms "$I_P50")" "$(us_ms "$I_P99")" "$RSS_MIB")
+  nginx return 200     $(printf '%9s  %10s  %10s' "$N_RPS" "$(us_ms "$N_P50")" "$(us_ms "$N_P99")")
+  inlet / nginx        $(printf '%9s' "$RATIO")$ROUND_BLOCK
 
 check: wrk answers $I_REQ (2xx $I_OK, non-2xx $I_NON2XX; socket errors connect $I_CONNECT read $I_READ write $I_WRITE timeout $I_TIMEOUT), sent $I_SENT
        inlet counted $SERVER_ACCEPTED accepted; journal rows written $ROWS (must equal it, and 2xx <= rows <= sent), duplicate delivery ids $DUP_IDS, sqlite sink rows $SINK_ROWS (journal total $JOURNAL_AFTER incl. probe)
@@ -330,5 +371,5 @@ context: CPU per request inlet ${I_CPU_US} us, nginx ${N_CPU_US} us; inlet disk 
          (journal + sqlite sink, incl. checkpoints); fdatasync on this disk before the run: $FSYNC;
          inlet threads after load: $THREADS_INLET; malloc: $ALLOCATOR
 
-targets: >= 25000 durable req/s: $(mark "$I_RPS >= 25000")   >= 0.25 of nginx: $(mark "$RATIO >= 0.25")   p99 <= 10 ms: $(mark "$(field inlet p99_us) <= 10000")   RSS <= 100 MiB: $(mark "$RSS_KIB <= 102400")
+targets: >= 25000 durable req/s: $(mark "$I_RPS >= 25000")   >= 0.25 of nginx: $(mark "$RATIO >= 0.25")   p99 <= 10 ms: $(mark "$I_P99 <= 10000")   RSS <= 100 MiB: $(mark "$RSS_KIB <= 102400")
 EOF
