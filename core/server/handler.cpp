@@ -178,6 +178,8 @@ Reply Handler::internal(std::string_view path) {
          std::to_string(inFlight()) + "\n";
     m += "# TYPE inlet_dedup_claims_in_memory gauge\ninlet_dedup_claims_in_memory " +
          std::to_string(journal_.claimsInMemory()) + "\n";
+    m += "# TYPE inlet_dedup_claim_flushes_total counter\ninlet_dedup_claim_flushes_total " +
+         std::to_string(journal_.claimFlushes()) + "\n";
     m += "# TYPE inlet_dedup_claim_flush_failures_total counter\n"
          "inlet_dedup_claim_flush_failures_total " +
          std::to_string(journal_.claimFlushFailures()) + "\n";

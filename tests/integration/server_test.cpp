@@ -483,6 +483,7 @@ TEST_F(ServerTest, MetricsCountDedupClaimsInMemory) {
                : m.body.substr(p + name.size() + 2, m.body.find('\n', p + 1) - p - name.size() - 2);
   };
   EXPECT_EQ(metric("inlet_dedup_claims_in_memory"), "0");
+  EXPECT_EQ(metric("inlet_dedup_claim_flushes_total"), "0");  // the first after 60 s or 65,536
   for (const char* delivery : {"m-1", "m-2", "m-1"}) {
     std::string body = std::string("{\"d\":\"") + delivery + "\"}";
     EXPECT_EQ(post(server_->port(), "/webhook/github", body, signedHeaders(kSecret, body, delivery))
