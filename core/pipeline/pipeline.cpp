@@ -8,6 +8,7 @@
 #include <Poco/JSON/Parser.h>
 #include <Poco/Timestamp.h>
 
+#include <charconv>
 #include <cmath>
 #include <regex>
 #include <sstream>
@@ -142,6 +143,31 @@ bool looksIso8601(const std::string& s) {
 }
 
 bool isInteger(const Var& v) { return v.isInteger() && !v.isBoolean(); }
+
+// Poco 1.11's parser reads a negative integer below -2^53 through a double, which loses its last
+// digits (-9007199254740993 becomes -9007199254740992). Such a number is taken from the text:
+// the exact literal at `pointer` in `json`, when `v` is what Poco made of it.
+std::optional<std::string> exactInteger(const Var& v, std::string_view json,
+                                        const std::string& pointer) {
+  if (!isInteger(v) || !v.isSigned()) return std::nullopt;
+  Poco::Int64 n = 0;
+  try {
+    n = v.convert<Poco::Int64>();
+  } catch (...) {
+    return std::nullopt;
+  }
+  if (n > -(Poco::Int64(1) << 53)) return std::nullopt;  // exact down to -2^53
+  auto raw = util::rawJsonAt(json, pointer);
+  if (!raw || raw->size() < 2 || raw->front() != '-' ||
+      raw->find_first_not_of("0123456789", 1) != std::string_view::npos)
+    return std::nullopt;
+  long long exact = 0;
+  auto [end, ec] = std::from_chars(raw->data(), raw->data() + raw->size(), exact);
+  if (ec != std::errc() || end != raw->data() + raw->size()) return std::nullopt;
+  // The literal must be the number Poco rounded, not another value the pointer reached.
+  if (std::fabs(static_cast<double>(exact) - static_cast<double>(n)) > 4096.0) return std::nullopt;
+  return std::string(*raw);
+}
 
 // Column value → JSON text, or nullopt when the type is wrong.
 std::optional<std::string> typedFromJson(const Var& v, ColumnConfig::Type t) {
@@ -439,6 +465,9 @@ Prepared Pipeline::prepare(const Request& r, const inlet_auth_result& verdict) c
         if (auto v = jsonPointer(items.front().data, config_.dedup.argument)) {
           auto parsed = parseJson(*v);
           key = parsed && parsed->isString() ? parsed->extract<std::string>() : *v;
+          if (parsed)
+            if (auto exact = exactInteger(*parsed, items.front().data, config_.dedup.argument))
+              key = *exact;
         }
       }
       break;
@@ -479,6 +508,10 @@ Prepared Pipeline::prepare(const Request& r, const inlet_auth_result& verdict) c
           if (auto v = pointerLookup(*root, col.pointer); v && !v->isEmpty()) {
             present = true;
             value = typedFromJson(*v, col.type);
+            if (value &&
+                (col.type == ColumnConfig::Type::Integer || col.type == ColumnConfig::Type::Text))
+              if (auto exact = exactInteger(*v, e.data_json, col.pointer))
+                value = col.type == ColumnConfig::Type::Text ? util::jsonString(*exact) : *exact;
           }
         }
         std::string where = items.size() > 1 ? " in item " + std::to_string(i + 1) : "";

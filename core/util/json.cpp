@@ -46,6 +46,117 @@ std::string_view trimJsonSpace(std::string_view s) {
   return s;
 }
 
+namespace {
+
+bool jsonSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+size_t skipSpace(std::string_view t, size_t i) {
+  while (i < t.size() && jsonSpace(t[i])) ++i;
+  return i;
+}
+
+// End (one past) of the string literal whose opening quote is at `i`; npos when unterminated.
+size_t stringEnd(std::string_view t, size_t i) {
+  for (++i; i < t.size(); ++i) {
+    if (t[i] == '\\')
+      ++i;
+    else if (t[i] == '"')
+      return i + 1;
+  }
+  return std::string_view::npos;
+}
+
+// End (one past) of the value starting at `i`; npos when malformed or cut short.
+size_t valueEnd(std::string_view t, size_t i) {
+  if (i >= t.size()) return std::string_view::npos;
+  if (t[i] == '"') return stringEnd(t, i);
+  if (t[i] == '{' || t[i] == '[') {
+    size_t depth = 0;
+    for (; i < t.size(); ++i) {
+      char c = t[i];
+      if (c == '"') {
+        i = stringEnd(t, i);
+        if (i == std::string_view::npos) return i;
+        --i;
+      } else if (c == '{' || c == '[') {
+        ++depth;
+      } else if (c == '}' || c == ']') {
+        if (--depth == 0) return i + 1;
+      }
+    }
+    return std::string_view::npos;
+  }
+  // A number, true, false or null: up to the next delimiter.
+  size_t start = i;
+  while (i < t.size() && !jsonSpace(t[i]) && t[i] != ',' && t[i] != '}' && t[i] != ']') ++i;
+  return i > start ? i : std::string_view::npos;
+}
+
+}  // namespace
+
+std::optional<std::string_view> rawJsonAt(std::string_view json, std::string_view pointer) {
+  size_t begin = skipSpace(json, 0);
+  size_t end = valueEnd(json, begin);
+  if (end == std::string_view::npos) return std::nullopt;
+  if (!pointer.empty() && pointer.front() != '/') return std::nullopt;
+  size_t pos = 1;
+  while (pos <= pointer.size() && !pointer.empty()) {
+    size_t next = pointer.find('/', pos);
+    std::string_view raw = pointer.substr(pos, next == std::string_view::npos ? next : next - pos);
+    std::string token;
+    for (size_t i = 0; i < raw.size(); ++i) {
+      if (raw[i] == '~' && i + 1 < raw.size() && (raw[i + 1] == '0' || raw[i + 1] == '1')) {
+        token.push_back(raw[i + 1] == '0' ? '~' : '/');
+        ++i;
+      } else {
+        token.push_back(raw[i]);
+      }
+    }
+    std::string_view v = json.substr(begin, end - begin);
+    std::optional<std::pair<size_t, size_t>> found;  // offsets in `json`
+    if (v.front() == '{') {
+      size_t i = skipSpace(json, begin + 1);
+      while (i < end && json[i] == '"') {
+        size_t key_end = stringEnd(json, i);
+        if (key_end == std::string_view::npos || key_end > end) return std::nullopt;
+        std::string_view key = json.substr(i + 1, key_end - i - 2);
+        // Escapes would have to be decoded to compare; no answer is better than a wrong one.
+        if (key.find('\\') != std::string_view::npos) return std::nullopt;
+        i = skipSpace(json, key_end);
+        if (i >= end || json[i] != ':') return std::nullopt;
+        i = skipSpace(json, i + 1);
+        size_t value_end = valueEnd(json, i);
+        if (value_end == std::string_view::npos || value_end > end) return std::nullopt;
+        if (key == token) found = std::make_pair(i, value_end);  // the last one wins
+        i = skipSpace(json, value_end);
+        if (i < end && json[i] == ',') i = skipSpace(json, i + 1);
+      }
+    } else if (v.front() == '[') {
+      if (token.empty() || token.size() > 9 ||
+          token.find_first_not_of("0123456789") != std::string::npos)
+        return std::nullopt;
+      size_t index = std::stoul(token);
+      size_t i = skipSpace(json, begin + 1);
+      for (size_t n = 0; i < end && json[i] != ']'; ++n) {
+        size_t value_end = valueEnd(json, i);
+        if (value_end == std::string_view::npos || value_end > end) return std::nullopt;
+        if (n == index) {
+          found = std::make_pair(i, value_end);
+          break;
+        }
+        i = skipSpace(json, value_end);
+        if (i < end && json[i] == ',') i = skipSpace(json, i + 1);
+      }
+    }
+    if (!found) return std::nullopt;
+    begin = found->first;
+    end = found->second;
+    if (next == std::string_view::npos) break;
+    pos = next + 1;
+  }
+  return json.substr(begin, end - begin);
+}
+
 std::optional<std::vector<std::string_view>> arrayElements(std::string_view text) {
   std::string_view t = trimJsonSpace(text);
   if (t.size() < 2 || t.front() != '[' || t.back() != ']') return std::nullopt;

@@ -23,6 +23,12 @@ bool isValidJson(std::string_view text);
 // some providers sign individual elements (Segment).
 std::optional<std::vector<std::string_view>> arrayElements(std::string_view text);
 
+// The exact bytes of the value a JSON pointer (RFC 6901) names in `json`, or nullopt when there
+// is none, or when an object on the way has a key written with escapes (they are not decoded).
+// Of duplicate keys the last wins, as in Poco's parser. Meant for text that passed isValidJson;
+// malformed text gives nullopt or some span of it, never a read past its end.
+std::optional<std::string_view> rawJsonAt(std::string_view json, std::string_view pointer);
+
 // Trims JSON whitespace from both ends.
 std::string_view trimJsonSpace(std::string_view s);
 

@@ -1,12 +1,17 @@
 // JSON text helpers on the hot path: escaping, validation, and exact array element spans.
 #include "util/json.h"
 
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
+#include <Poco/JSON/Stringifier.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -15,6 +20,7 @@ using inlet::util::appendJsonString;
 using inlet::util::arrayElements;
 using inlet::util::isValidJson;
 using inlet::util::jsonString;
+using inlet::util::rawJsonAt;
 using inlet::util::trimJsonSpace;
 
 namespace {
@@ -187,6 +193,116 @@ TEST(TrimJsonSpace, OnlyJsonWhitespace) {
   EXPECT_EQ(trimJsonSpace("   "), "");
 }
 
+// --- rawJsonAt -------------------------------------------------------------------------------
+
+std::string rawAt(std::string_view json, std::string_view pointer) {
+  auto v = rawJsonAt(json, pointer);
+  return v ? std::string(*v) : "<none>";
+}
+
+TEST(RawJsonAt, TheExactBytesOfTheNamedValue) {
+  const std::string doc =
+      R"( { "a" : { "b" : [ 10 , -9007199254740993 , {"c":"x,]}\"y"} ] } , "n" : null ,)"
+      R"( "e":[], "o":{}, "a/b":{"m~n": 1.50e+3}, "":"empty" } )";
+  EXPECT_EQ(rawAt(doc, ""), doc.substr(1, doc.size() - 2));  // the whole value, trimmed
+  EXPECT_EQ(rawAt(doc, "/a/b/0"), "10");
+  EXPECT_EQ(rawAt(doc, "/a/b/1"), "-9007199254740993");
+  EXPECT_EQ(rawAt(doc, "/a/b/2"), R"({"c":"x,]}\"y"})");
+  EXPECT_EQ(rawAt(doc, "/a/b/2/c"), R"("x,]}\"y")");
+  EXPECT_EQ(rawAt(doc, "/n"), "null");
+  EXPECT_EQ(rawAt(doc, "/e"), "[]");
+  EXPECT_EQ(rawAt(doc, "/o"), "{}");
+  EXPECT_EQ(rawAt(doc, "/a~1b/m~0n"), "1.50e+3");
+  EXPECT_EQ(rawAt(doc, "/"), R"("empty")");
+}
+
+TEST(RawJsonAt, NothingWhereThereIsNothing) {
+  const std::string doc = R"({"a":[1,2],"s":"text","k":{"x":1}})";
+  for (const char* p :
+       {"/b", "/a/2", "/a/-", "/a/x", "/a/", "/s/0", "/k/x/0", "/a/99999999999", "a", "/k/y"})
+    EXPECT_EQ(rawAt(doc, p), "<none>") << p;
+}
+
+TEST(RawJsonAt, TheLastOfDuplicateKeysAndNoGuessAtEscapedKeys) {
+  EXPECT_EQ(rawAt(R"({"k":1,"k":2})", "/k"), "2");  // as Poco's parser
+  EXPECT_EQ(rawAt(R"({"\u006b":1})", "/k"), "<none>");
+  EXPECT_EQ(rawAt(R"({"x\"y":1,"k":2})", "/k"), "<none>");
+}
+
+TEST(RawJsonAt, AgreesWithPocoOnEveryValueOfRandomDocuments) {
+  // Every value reachable in random documents: its raw bytes parse to what Poco finds there.
+  std::mt19937 rng(7);
+  std::function<std::string(int)> gen = [&](int depth) -> std::string {
+    switch (rng() % (depth > 3 ? 4 : 6)) {
+      case 0:
+        return std::to_string(static_cast<int>(rng() % 2000) - 1000);
+      case 1:
+        return "\"s" + std::to_string(rng() % 5) + (rng() % 2 ? "]},\\\"" : "") + "\"";
+      case 2:
+        return rng() % 2 ? "true" : "null";
+      case 3:
+        return "-1.5e" + std::to_string(rng() % 5);
+      case 4: {
+        std::string o = "{";
+        for (unsigned i = 0, n = rng() % 4; i < n; ++i)
+          o += std::string(i ? " , " : "") + "\"k" + std::to_string(i) + "\" :" + gen(depth + 1);
+        return o + "}";
+      }
+      default: {
+        std::string a = "[ ";
+        for (unsigned i = 0, n = rng() % 4; i < n; ++i) a += (i ? ",\n" : "") + gen(depth + 1);
+        return a + "]";
+      }
+    }
+  };
+  auto condense = [](const Poco::Dynamic::Var& v) {
+    std::ostringstream os;
+    Poco::JSON::Stringifier::condense(v, os);
+    return os.str();
+  };
+  auto parse = [](const std::string& text) {
+    Poco::JSON::Parser p;
+    return p.parse("[" + text + "]").extract<Poco::JSON::Array::Ptr>()->get(0);
+  };
+  int checked = 0;
+  for (int round = 0; round < 200; ++round) {
+    std::string doc = gen(0);
+    ASSERT_TRUE(isValidJson(doc)) << doc;
+    std::function<void(const Poco::Dynamic::Var&, const std::string&)> walk =
+        [&](const Poco::Dynamic::Var& v, const std::string& pointer) {
+          auto raw = rawJsonAt(doc, pointer);
+          ASSERT_TRUE(raw) << doc << " at " << pointer;
+          EXPECT_EQ(condense(parse(std::string(*raw))), condense(v)) << doc << " at " << pointer;
+          ++checked;
+          if (v.type() == typeid(Poco::JSON::Object::Ptr)) {
+            auto o = v.extract<Poco::JSON::Object::Ptr>();
+            for (const auto& [k, child] : *o) walk(child, pointer + "/" + k);
+          } else if (v.type() == typeid(Poco::JSON::Array::Ptr)) {
+            auto a = v.extract<Poco::JSON::Array::Ptr>();
+            for (unsigned i = 0; i < a->size(); ++i)
+              walk(a->get(i), pointer + "/" + std::to_string(i));
+          }
+        };
+    walk(parse(doc), "");
+  }
+  EXPECT_GT(checked, 400);
+}
+
+TEST(RawJsonAt, MalformedTextNeverReadsPastItsEnd) {
+  // Every prefix of a document: whatever the answer, it is a span of the text.
+  const std::string doc = R"({"a":[1,{"b":"x"]"}],"c":-12})";
+  for (size_t n = 0; n <= doc.size(); ++n) {
+    std::string cut = doc.substr(0, n);
+    for (const char* p : {"", "/a", "/a/1/b", "/c", "/a/0"}) {
+      auto v = rawJsonAt(cut, p);
+      if (v) {
+        EXPECT_GE(v->data(), cut.data());
+        EXPECT_LE(v->data() + v->size(), cut.data() + cut.size());
+      }
+    }
+  }
+}
+
 // --- arrayElements ---------------------------------------------------------------------------
 
 TEST(ArrayElements, ExactSpansIncludingInnerWhitespace) {
@@ -259,8 +375,7 @@ TEST(ArrayElements, MismatchedBracketKinds) {
   bool all_refused =
       !arrayElements("[[}]") && !arrayElements("[{]]") && !arrayElements("[[1},{2]]");
   if (!all_refused) {
-    FAIL()
-        << "arrayElements does not match bracket kinds ('[' closed by '}' is accepted)";
+    FAIL() << "arrayElements does not match bracket kinds ('[' closed by '}' is accepted)";
   }
 }
 

@@ -1,0 +1,62 @@
+// libFuzzer harness for the JSON text helpers of the request path (core/util/json.h):
+// rawJsonAt, arrayElements and isValidJson, on bodies a sender controls.
+//
+// Fuzz input: a JSON pointer, a newline, then the document.
+//
+// Checked on every input:
+//   rawJsonAt and arrayElements return spans of the document, never bytes past it.
+//   On a valid document, every span rawJsonAt or arrayElements returns is valid JSON itself,
+//   and rawJsonAt on an element's own pointer ("/<index>") returns that same element.
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include "util/json.h"
+
+using namespace inlet::util;
+
+#define CHECK(cond)                                                                 \
+  do {                                                                              \
+    if (!(cond)) {                                                                  \
+      std::fprintf(stderr, "fuzz: check failed at line %d: %s\n", __LINE__, #cond); \
+      std::abort();                                                                 \
+    }                                                                               \
+  } while (0)
+
+namespace {
+
+bool within(std::string_view part, std::string_view whole) {
+  return part.data() >= whole.data() && part.data() + part.size() <= whole.data() + whole.size();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string input(reinterpret_cast<const char*>(data), size);
+  size_t nl = input.find('\n');
+  std::string pointer = nl == std::string::npos ? "" : input.substr(0, nl);
+  // The document in a buffer of its own, so that ASan sees any read past its end.
+  std::string doc = nl == std::string::npos ? input : input.substr(nl + 1);
+  std::string_view text(doc);
+  const bool valid = isValidJson(text);
+
+  auto raw = rawJsonAt(text, pointer);
+  if (raw) {
+    CHECK(within(*raw, text));
+    if (valid) CHECK(isValidJson(*raw));
+  }
+  if (auto elements = arrayElements(text)) {
+    for (size_t i = 0; i < elements->size(); ++i) {
+      auto e = (*elements)[i];
+      CHECK(within(e, text));
+      if (valid) {
+        CHECK(isValidJson(e));
+        auto at = rawJsonAt(text, "/" + std::to_string(i));
+        CHECK(at && *at == e);
+      }
+    }
+  }
+  return 0;
+}
