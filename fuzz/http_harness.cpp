@@ -26,17 +26,10 @@
 #include <string_view>
 #include <vector>
 
+#include "check.h"
 #include "server/http.h"
 
 using namespace inlet::server::http;
-
-#define CHECK(cond)                                                                 \
-  do {                                                                              \
-    if (!(cond)) {                                                                  \
-      std::fprintf(stderr, "fuzz: check failed at line %d: %s\n", __LINE__, #cond); \
-      std::abort();                                                                 \
-    }                                                                               \
-  } while (0)
 
 namespace {
 

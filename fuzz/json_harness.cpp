@@ -13,17 +13,10 @@
 #include <string>
 #include <string_view>
 
+#include "check.h"
 #include "util/json.h"
 
 using namespace inlet::util;
-
-#define CHECK(cond)                                                                 \
-  do {                                                                              \
-    if (!(cond)) {                                                                  \
-      std::fprintf(stderr, "fuzz: check failed at line %d: %s\n", __LINE__, #cond); \
-      std::abort();                                                                 \
-    }                                                                               \
-  } while (0)
 
 namespace {
 
