@@ -313,19 +313,20 @@ for r in $(seq 1 "$ROUNDS"); do
   i_rps="$(rate "$i_ok" "$(field "inlet-$r" duration_us)")"
   n_rps="$(rate "$n_ok" "$(field "nginx-$r" duration_us)")"
   ratio="$(awk -v a="$i_rps" -v b="$n_rps" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')"
+  i_p99="$(field "inlet-$r" p99_us)"; n_p99="$(field "nginx-$r" p99_us)"
   I_RPS_R+=("$i_rps"); N_RPS_R+=("$n_rps"); RATIO_R+=("$ratio")
-  I_P50_R+=("$(field "inlet-$r" p50_us)"); I_P99_R+=("$(field "inlet-$r" p99_us)")
-  N_P50_R+=("$(field "nginx-$r" p50_us)"); N_P99_R+=("$(field "nginx-$r" p99_us)")
+  I_P50_R+=("$(field "inlet-$r" p50_us)"); I_P99_R+=("$i_p99")
+  N_P50_R+=("$(field "nginx-$r" p50_us)"); N_P99_R+=("$n_p99")
   ROUND_LINES+="$(printf '  round %-3s inlet %7s req/s p99 %10s   nginx %7s req/s p99 %10s   ratio %.2f' \
-    "$r" "$i_rps" "$(us_ms "$(field "inlet-$r" p99_us)")" "$n_rps" "$(us_ms "$(field "nginx-$r" p99_us)")" "$ratio")"$'\n'
+    "$r" "$i_rps" "$(us_ms "$i_p99")" "$n_rps" "$(us_ms "$n_p99")" "$ratio")"$'\n'
 done
 I_RPS="$(median "${I_RPS_R[@]}" | awk '{ printf "%.0f", $1 }')"
 N_RPS="$(median "${N_RPS_R[@]}" | awk '{ printf "%.0f", $1 }')"
 RATIO="$(median "${RATIO_R[@]}" | awk '{ printf "%.2f", $1 }')"
 I_P50="$(median "${I_P50_R[@]}")"; I_P99="$(median "${I_P99_R[@]}")"
-ROUND_BLOCK=""
-((ROUNDS > 1)) && ROUND_BLOCK=$'\n\n'"${ROUND_LINES%$'\n'}"
 N_P50="$(median "${N_P50_R[@]}")"; N_P99="$(median "${N_P99_R[@]}")"
+ROUND_BLOCK=""  # one line per round under the table, when there is more than one
+((ROUNDS > 1)) && ROUND_BLOCK=$'\n\n'"${ROUND_LINES%$'\n'}"
 RSS_MIB="$(awk -v k="$RSS_KIB" 'BEGIN { printf "%.1f", k / 1024 }')"
 
 verdict="VALID"

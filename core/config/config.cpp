@@ -298,12 +298,11 @@ void readSinks(Reader& r, const YAML::Node& n, Config& c) {
       r.duration(retry, "initial_backoff", s.retry.initial_backoff_ms);
       r.duration(retry, "max_backoff", s.retry.max_backoff_ms);
     }
+    // Everything but the host's own keys goes to the plugin.
+    static const std::set<std::string> host_keys = {"type", "retry", "batch_size", "batch_wait"};
     s.options = YAML::Node(YAML::NodeType::Map);
-    for (const auto& o : body) {
-      auto key = o.first.Scalar();
-      if (key != "type" && key != "retry" && key != "batch_size" && key != "batch_wait")
-        s.options[o.first] = o.second;
-    }
+    for (const auto& o : body)
+      if (!host_keys.count(o.first.Scalar())) s.options[o.first] = o.second;
     c.sinks[s.name] = s;
   }
 }

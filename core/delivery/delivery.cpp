@@ -183,15 +183,12 @@ bool Delivery::waitDelivered(const std::vector<std::string>& sinks, uint64_t seq
   std::unique_lock<std::mutex> lock(mutex_);
   ++blocking_waiters_;
   wake_.notify_all();  // a sink waiting for a fuller batch writes now
-  for (;;) {
-    int state = deliveredState(sinks, seq);
-    if (state == 0 && !stopping_ &&
-        progressed_.wait_until(lock, deadline) != std::cv_status::timeout)
-      continue;
-    if (state == 0) state = deliveredState(sinks, seq);  // one last look after the deadline
-    --blocking_waiters_;
-    return state > 0;
+  while (deliveredState(sinks, seq) == 0 && !stopping_ &&
+         progressed_.wait_until(lock, deadline) != std::cv_status::timeout) {
   }
+  int state = deliveredState(sinks, seq);  // also the last look after the deadline
+  --blocking_waiters_;
+  return state > 0;
 }
 
 void Delivery::whenDelivered(std::vector<std::string> sinks, uint64_t seq, int64_t timeout_ms,

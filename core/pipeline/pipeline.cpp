@@ -83,16 +83,8 @@ std::optional<Var> pointerLookup(const Var& root, const std::string& pointer) {
   size_t pos = 1;
   while (pos <= pointer.size()) {
     size_t next = pointer.find('/', pos);
-    std::string token =
-        pointer.substr(pos, next == std::string::npos ? std::string::npos : next - pos);
-    std::string key;
-    for (size_t i = 0; i < token.size(); ++i) {
-      if (token[i] == '~' && i + 1 < token.size() && (token[i + 1] == '0' || token[i + 1] == '1')) {
-        key.push_back(token[i + 1] == '0' ? '~' : '/');
-        ++i;
-      } else
-        key.push_back(token[i]);
-    }
+    std::string key = util::jsonPointerToken(
+        std::string_view(pointer).substr(pos, next == std::string::npos ? next : next - pos));
     if (cur.type() == typeid(Poco::JSON::Object::Ptr)) {
       auto obj = cur.extract<Poco::JSON::Object::Ptr>();
       if (!obj->has(key)) return std::nullopt;
@@ -145,9 +137,9 @@ bool looksIso8601(const std::string& s) {
 bool isInteger(const Var& v) { return v.isInteger() && !v.isBoolean(); }
 
 // Poco 1.11's parser reads a negative integer below -2^53 through a double, which loses its last
-// digits (-9007199254740993 becomes -9007199254740992). Such a number is taken from the text:
-// the exact literal at `pointer` in `json`, when `v` is what Poco made of it.
-std::optional<std::string> exactInteger(const Var& v, std::string_view json,
+// digits (-9007199254740993 becomes -9007199254740992). The exact number, when `v` is such a
+// value, from its literal at `pointer` in `json`.
+std::optional<Poco::Int64> exactInteger(const Var& v, std::string_view json,
                                         const std::string& pointer) {
   if (!isInteger(v) || !v.isSigned()) return std::nullopt;
   Poco::Int64 n = 0;
@@ -158,15 +150,21 @@ std::optional<std::string> exactInteger(const Var& v, std::string_view json,
   }
   if (n > -(Poco::Int64(1) << 53)) return std::nullopt;  // exact down to -2^53
   auto raw = util::rawJsonAt(json, pointer);
-  if (!raw || raw->size() < 2 || raw->front() != '-' ||
-      raw->find_first_not_of("0123456789", 1) != std::string_view::npos)
-    return std::nullopt;
-  long long exact = 0;
+  if (!raw) return std::nullopt;
+  Poco::Int64 exact = 0;  // an integer literal only: from_chars stops at '.' or 'e'
   auto [end, ec] = std::from_chars(raw->data(), raw->data() + raw->size(), exact);
   if (ec != std::errc() || end != raw->data() + raw->size()) return std::nullopt;
   // The literal must be the number Poco rounded, not another value the pointer reached.
   if (std::fabs(static_cast<double>(exact) - static_cast<double>(n)) > 4096.0) return std::nullopt;
-  return std::string(*raw);
+  return exact;
+}
+
+// The value at `pointer` in `root`, which Poco parsed from `json`, with every digit of integers.
+std::optional<Var> valueAt(const Var& root, std::string_view json, const std::string& pointer) {
+  auto v = pointerLookup(root, pointer);
+  if (v)
+    if (auto exact = exactInteger(*v, json, pointer)) *v = Var(*exact);
+  return v;
 }
 
 // Column value → JSON text, or nullopt when the type is wrong.
@@ -329,7 +327,7 @@ std::string formToJson(std::string_view body) {
 std::optional<std::string> jsonPointer(std::string_view json, const std::string& pointer) {
   auto root = parseJson(json);
   if (!root) return std::nullopt;
-  auto v = pointerLookup(*root, pointer);
+  auto v = valueAt(*root, json, pointer);
   if (!v) return std::nullopt;
   return varToJson(*v);
 }
@@ -465,9 +463,6 @@ Prepared Pipeline::prepare(const Request& r, const inlet_auth_result& verdict) c
         if (auto v = jsonPointer(items.front().data, config_.dedup.argument)) {
           auto parsed = parseJson(*v);
           key = parsed && parsed->isString() ? parsed->extract<std::string>() : *v;
-          if (parsed)
-            if (auto exact = exactInteger(*parsed, items.front().data, config_.dedup.argument))
-              key = *exact;
         }
       }
       break;
@@ -505,13 +500,9 @@ Prepared Pipeline::prepare(const Request& r, const inlet_auth_result& verdict) c
             value = typedFromText(*h, col.type);
           }
         } else if (root) {
-          if (auto v = pointerLookup(*root, col.pointer); v && !v->isEmpty()) {
+          if (auto v = valueAt(*root, e.data_json, col.pointer); v && !v->isEmpty()) {
             present = true;
             value = typedFromJson(*v, col.type);
-            if (value &&
-                (col.type == ColumnConfig::Type::Integer || col.type == ColumnConfig::Type::Text))
-              if (auto exact = exactInteger(*v, e.data_json, col.pointer))
-                value = col.type == ColumnConfig::Type::Text ? util::jsonString(*exact) : *exact;
           }
         }
         std::string where = items.size() > 1 ? " in item " + std::to_string(i + 1) : "";

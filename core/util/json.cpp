@@ -39,13 +39,6 @@ bool isValidJson(std::string_view text) {
   return ok && text.find('\0') == std::string_view::npos;
 }
 
-std::string_view trimJsonSpace(std::string_view s) {
-  auto sp = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
-  while (!s.empty() && sp(s.front())) s.remove_prefix(1);
-  while (!s.empty() && sp(s.back())) s.remove_suffix(1);
-  return s;
-}
-
 namespace {
 
 bool jsonSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
@@ -92,7 +85,32 @@ size_t valueEnd(std::string_view t, size_t i) {
   return i > start ? i : std::string_view::npos;
 }
 
+// After a member or element ending at `i`: past the space and the comma to the next one.
+size_t nextItem(std::string_view t, size_t i, size_t end) {
+  i = skipSpace(t, i);
+  return i < end && t[i] == ',' ? skipSpace(t, i + 1) : i;
+}
+
 }  // namespace
+
+std::string_view trimJsonSpace(std::string_view s) {
+  while (!s.empty() && jsonSpace(s.front())) s.remove_prefix(1);
+  while (!s.empty() && jsonSpace(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+std::string jsonPointerToken(std::string_view raw) {
+  std::string token;
+  for (size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] == '~' && i + 1 < raw.size() && (raw[i + 1] == '0' || raw[i + 1] == '1')) {
+      token.push_back(raw[i + 1] == '0' ? '~' : '/');
+      ++i;
+    } else {
+      token.push_back(raw[i]);
+    }
+  }
+  return token;
+}
 
 std::optional<std::string_view> rawJsonAt(std::string_view json, std::string_view pointer) {
   size_t begin = skipSpace(json, 0);
@@ -102,19 +120,10 @@ std::optional<std::string_view> rawJsonAt(std::string_view json, std::string_vie
   size_t pos = 1;
   while (pos <= pointer.size() && !pointer.empty()) {
     size_t next = pointer.find('/', pos);
-    std::string_view raw = pointer.substr(pos, next == std::string_view::npos ? next : next - pos);
-    std::string token;
-    for (size_t i = 0; i < raw.size(); ++i) {
-      if (raw[i] == '~' && i + 1 < raw.size() && (raw[i + 1] == '0' || raw[i + 1] == '1')) {
-        token.push_back(raw[i + 1] == '0' ? '~' : '/');
-        ++i;
-      } else {
-        token.push_back(raw[i]);
-      }
-    }
-    std::string_view v = json.substr(begin, end - begin);
+    std::string token =
+        jsonPointerToken(pointer.substr(pos, next == std::string_view::npos ? next : next - pos));
     std::optional<std::pair<size_t, size_t>> found;  // offsets in `json`
-    if (v.front() == '{') {
+    if (json[begin] == '{') {
       size_t i = skipSpace(json, begin + 1);
       while (i < end && json[i] == '"') {
         size_t key_end = stringEnd(json, i);
@@ -128,10 +137,9 @@ std::optional<std::string_view> rawJsonAt(std::string_view json, std::string_vie
         size_t value_end = valueEnd(json, i);
         if (value_end == std::string_view::npos || value_end > end) return std::nullopt;
         if (key == token) found = std::make_pair(i, value_end);  // the last one wins
-        i = skipSpace(json, value_end);
-        if (i < end && json[i] == ',') i = skipSpace(json, i + 1);
+        i = nextItem(json, value_end, end);
       }
-    } else if (v.front() == '[') {
+    } else if (json[begin] == '[') {
       if (token.empty() || token.size() > 9 ||
           token.find_first_not_of("0123456789") != std::string::npos)
         return std::nullopt;
@@ -144,8 +152,7 @@ std::optional<std::string_view> rawJsonAt(std::string_view json, std::string_vie
           found = std::make_pair(i, value_end);
           break;
         }
-        i = skipSpace(json, value_end);
-        if (i < end && json[i] == ',') i = skipSpace(json, i + 1);
+        i = nextItem(json, value_end, end);
       }
     }
     if (!found) return std::nullopt;

@@ -29,6 +29,9 @@ std::optional<std::vector<std::string_view>> arrayElements(std::string_view text
 // malformed text gives nullopt or some span of it, never a read past its end.
 std::optional<std::string_view> rawJsonAt(std::string_view json, std::string_view pointer);
 
+// One reference token of a JSON pointer, unescaped (~1 is '/', ~0 is '~').
+std::string jsonPointerToken(std::string_view raw);
+
 // Trims JSON whitespace from both ends.
 std::string_view trimJsonSpace(std::string_view s);
 
