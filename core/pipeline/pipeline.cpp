@@ -228,7 +228,7 @@ std::optional<std::string> typedFromText(const std::string& s, ColumnConfig::Typ
     case T::Real: {
       auto v = parseJson(s);
       if (!v) return std::nullopt;
-      return typedFromJson(*v, t);
+      return typedFromJson(*valueAt(*v, s, ""), t);
     }
     case T::Boolean:
       if (s == "true" || s == "false") return s;

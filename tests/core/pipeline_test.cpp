@@ -361,6 +361,10 @@ TEST(PipelineColumns, HeaderIntegerAndReal) {
   }
   ASSERT_TRUE(p.ok) << p.error.message;
   EXPECT_EQ(p.events[0].columns_json, R"({"i":17,"r":2.5})");
+  // Every digit of a large negative id (Poco alone gives -9007199254740992).
+  auto big = prepare(c, request("{}", {{"x-int", "-9007199254740993"}}));
+  ASSERT_TRUE(big.ok) << big.error.message;
+  EXPECT_EQ(big.events[0].columns_json, R"({"i":-9007199254740993,"r":null})");
   // And a non-number is still refused.
   auto bad = prepare(c, request("{}", {{"x-int", "seventeen"}}));
   EXPECT_EQ(bad.error.code, "invalid_column");
