@@ -1,6 +1,7 @@
 #include "journal/journal.h"
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 
 #include "util/ids.h"
@@ -355,6 +356,7 @@ void Journal::commitBatch(std::vector<std::unique_ptr<Submission>>& batch,
     std::lock_guard<std::mutex> lock(db_mutex_);
     listener = on_commit_;
     int64_t now = util::nowMs();
+    const auto started = std::chrono::steady_clock::now();
     try {
       db_->exec("BEGIN IMMEDIATE");
       claims_->beginTransaction(now);
@@ -383,6 +385,9 @@ void Journal::commitBatch(std::vector<std::unique_ptr<Submission>>& batch,
       saveCursors(cursors);
       db_->exec("COMMIT");
       committed = true;
+      commit_seconds_.observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+      commit_requests_.observe(static_cast<double>(batch.size()));
       claims_->committed();
     } catch (const std::exception& e) {
       sqlite3_exec(db_->get(), "ROLLBACK", nullptr, nullptr, nullptr);

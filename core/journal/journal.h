@@ -20,6 +20,7 @@
 #include "config/config.h"
 #include "journal/claims.h"
 #include "journal/sqlite.h"
+#include "util/histogram.h"
 
 namespace inlet::journal {
 
@@ -96,6 +97,10 @@ class Journal {
   size_t claimsInMemory() const { return claims_->inMemory(); }  // as of the last commit
   uint64_t claimFlushFailures() const { return claims_->flushFailures(); }
   uint64_t claimFlushes() const { return claims_->flushes(); }
+  // Every committed group commit: its time from BEGIN to the end of COMMIT (the WAL's fsync
+  // included), and how many requests it carried.
+  const util::Histogram& commitSeconds() const { return commit_seconds_; }
+  const util::Histogram& commitRequests() const { return commit_requests_; }
   // Stops accepting, commits what is pending, stops the writer.
   void close();
 
@@ -143,6 +148,8 @@ class Journal {
   std::thread checkpointer_;
   std::function<void(uint64_t)> on_commit_;
   std::function<uint64_t()> prune_floor_;
+  util::Histogram commit_seconds_{util::Histogram::latencyBounds()};
+  util::Histogram commit_requests_{{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024}};
   int64_t last_prune_ms_ = 0;
   // Every committed event with seq > recent_base_ is in recent_, in seq order.
   void keepRecent(std::vector<std::unique_ptr<Submission>>& batch,

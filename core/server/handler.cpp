@@ -1,5 +1,7 @@
 #include "server/handler.h"
 
+#include <chrono>
+
 #include "util/json.h"
 #include "util/log.h"
 
@@ -17,6 +19,22 @@ Reply toReply(const Outcome& o, bool close) {
   r.close = close;
   return r;
 }
+
+Handler::Handler(pipeline::Runtime& runtime, journal::Journal& journal,
+                 delivery::Delivery* delivery)
+    : runtime_(runtime), journal_(journal), delivery_(delivery) {
+  for (const auto& p : runtime_.pipelines)
+    durations_.emplace(p.get(),
+                       std::make_unique<util::Histogram>(util::Histogram::latencyBounds()));
+}
+
+namespace {
+
+double secondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
 
 Reply Handler::refusal(int status, const std::string& code, const std::string& message) {
   return toReply(errorOutcome(status, code, message), /*close=*/true);
@@ -78,8 +96,14 @@ std::optional<Reply> Handler::handle(const Admission& admission, http::Head&& he
                                      std::string&& body, const std::string& peer,
                                      int64_t received_ms, std::function<void(Reply&&)> done) {
   if (!admission.pipeline) return internal(head.path());
+  const auto started = std::chrono::steady_clock::now();
   pipeline::Pipeline& p = *admission.pipeline;
   const auto& cfg = p.config();
+  util::Histogram& duration = durationOf(p);
+  auto answer = [&](Reply&& reply) {
+    duration.observe(secondsSince(started));
+    return std::optional<Reply>(std::move(reply));
+  };
 
   pipeline::Request r;
   r.method = std::move(head.method);
@@ -96,7 +120,7 @@ std::optional<Reply> Handler::handle(const Admission& admission, http::Head&& he
     // Only the stable code and the provider's message reach the sender; `detail` (expected
     // signatures) stays in `inlet verify`.
     p.count(verdict.code);
-    return toReply(errorOutcome(verdict.http_status, verdict.code, verdict.message), false);
+    return answer(toReply(errorOutcome(verdict.http_status, verdict.code, verdict.message), false));
   }
   if (verdict.verdict == INLET_RESPOND) {
     p.count("responded");
@@ -104,22 +128,27 @@ std::optional<Reply> Handler::handle(const Admission& admission, http::Head&& he
     reply.content_type =
         verdict.response_content_type[0] ? verdict.response_content_type : "text/plain";
     reply.body = verdict.response_body;
-    return reply;
+    return answer(std::move(reply));
   }
 
   auto prepared = p.prepare(r, verdict);
   if (!prepared.ok) {
     p.count(prepared.error.code);
-    return toReply(prepared.error, false);
+    return answer(toReply(prepared.error, false));
   }
 
   const size_t count = prepared.events.size();
   in_flight_.fetch_add(1, std::memory_order_relaxed);
-  journal_.appendAsync(cfg.name, prepared.claim_key, cfg.dedup.window_ms,
-                       std::move(prepared.events),
-                       [this, &p, count, done = std::move(done)](const journal::AppendResult& res) {
-                         complete(p, count, res, done);
-                       });
+  journal_.appendAsync(
+      cfg.name, prepared.claim_key, cfg.dedup.window_ms, std::move(prepared.events),
+      [this, &p, count, &duration, started,
+       done = std::move(done)](const journal::AppendResult& res) mutable {
+        // Called once; the answer may come later (ack: delivered).
+        complete(p, count, res, [&duration, started, done = std::move(done)](Reply&& reply) {
+          duration.observe(secondsSince(started));
+          done(std::move(reply));
+        });
+      });
   return std::nullopt;
 }
 
@@ -172,6 +201,14 @@ Reply Handler::internal(std::string_view path) {
       for (const auto& [code, n] : p->counters())
         m += "inlet_requests_total{pipeline=\"" + p->config().name + "\",outcome=\"" + code +
              "\"} " + std::to_string(n) + "\n";
+    m += "# TYPE inlet_request_duration_seconds histogram\n";
+    for (const auto& p : runtime_.pipelines)
+      durationOf(*p).render(m, "inlet_request_duration_seconds",
+                            "pipeline=\"" + p->config().name + "\"");
+    m += "# TYPE inlet_journal_commit_seconds histogram\n";
+    journal_.commitSeconds().render(m, "inlet_journal_commit_seconds");
+    m += "# TYPE inlet_journal_commit_requests histogram\n";
+    journal_.commitRequests().render(m, "inlet_journal_commit_requests");
     m += "# TYPE inlet_journal_pending gauge\ninlet_journal_pending " +
          std::to_string(journal_.pending()) + "\n";
     m += "# TYPE inlet_requests_in_flight gauge\ninlet_requests_in_flight " +

@@ -7,8 +7,10 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -16,6 +18,7 @@
 #include "journal/journal.h"
 #include "pipeline/runtime.h"
 #include "server/http.h"
+#include "util/histogram.h"
 
 namespace inlet::server {
 
@@ -31,8 +34,7 @@ Reply toReply(const pipeline::Outcome& outcome, bool close);
 
 class Handler {
  public:
-  Handler(pipeline::Runtime& runtime, journal::Journal& journal, delivery::Delivery* delivery)
-      : runtime_(runtime), journal_(journal), delivery_(delivery) {}
+  Handler(pipeline::Runtime& runtime, journal::Journal& journal, delivery::Delivery* delivery);
 
   struct Admission {
     pipeline::Pipeline* pipeline = nullptr;  // null: an internal endpoint (/_inlet/...)
@@ -59,12 +61,16 @@ class Handler {
   Reply internal(std::string_view path);
   void complete(pipeline::Pipeline& p, size_t count, const journal::AppendResult& result,
                 const std::function<void(Reply&&)>& done);
+  util::Histogram& durationOf(const pipeline::Pipeline& p) { return *durations_.at(&p); }
 
   pipeline::Runtime& runtime_;
   journal::Journal& journal_;
   delivery::Delivery* delivery_;  // may be null (no sinks)
   std::atomic<int> in_flight_{0};
   std::atomic<uint64_t> requests_{0};
+  // Per pipeline: from the moment a request has been read in full to the moment its answer is
+  // ready (after the journal's commit, or the delivery an `ack: delivered` pipeline waits for).
+  std::unordered_map<const pipeline::Pipeline*, std::unique_ptr<util::Histogram>> durations_;
 };
 
 }  // namespace inlet::server

@@ -107,6 +107,14 @@ class ServerTest : public ::testing::Test {
   std::string rows(const std::string& expected) {
     return waitForQuery(dir_.str("inlet.db"), "SELECT count(*) FROM github_events", expected);
   }
+  // The value of one series in /_inlet/metrics ("absent" when there is none).
+  std::string metric(const std::string& series) {
+    auto m = http(server_->port(), "GET", "/_inlet/metrics", "");
+    auto p = m.body.find("\n" + series + " ");
+    if (p == std::string::npos) return "absent";
+    p += series.size() + 2;
+    return m.body.substr(p, m.body.find('\n', p) - p);
+  }
 
   TempDir dir_;
   std::unique_ptr<InletServer> server_;
@@ -475,13 +483,6 @@ TEST_F(ServerTest, HealthAndMetrics) {
 
 TEST_F(ServerTest, MetricsCountDedupClaimsInMemory) {
   startWith(githubConfig(dir_));
-  auto metric = [&](const std::string& name) {
-    auto m = http(server_->port(), "GET", "/_inlet/metrics", "");
-    auto p = m.body.find("\n" + name + " ");
-    return p == std::string::npos
-               ? std::string("absent")
-               : m.body.substr(p + name.size() + 2, m.body.find('\n', p + 1) - p - name.size() - 2);
-  };
   EXPECT_EQ(metric("inlet_dedup_claims_in_memory"), "0");
   EXPECT_EQ(metric("inlet_dedup_claim_flushes_total"), "0");  // the first after 60 s or 65,536
   for (const char* delivery : {"m-1", "m-2", "m-1"}) {
@@ -492,6 +493,33 @@ TEST_F(ServerTest, MetricsCountDedupClaimsInMemory) {
   }
   EXPECT_EQ(metric("inlet_dedup_claims_in_memory"), "2");  // the repeat claims nothing
   EXPECT_EQ(metric("inlet_dedup_claim_flush_failures_total"), "0");
+}
+
+TEST_F(ServerTest, MetricsHistogramsOfRequestsAndGroupCommits) {
+  startWith(githubConfig(dir_));
+  const std::string requests = "inlet_request_duration_seconds_count{pipeline=\"github\"}";
+  EXPECT_EQ(metric(requests), "0");
+  EXPECT_EQ(metric("inlet_journal_commit_seconds_count"), "0");
+  // One accepted, one duplicate (both through the journal), one refused before it.
+  for (const char* delivery : {"h-1", "h-1"}) {
+    std::string body = "{\"h\":1}";
+    EXPECT_EQ(post(server_->port(), "/webhook/github", body, signedHeaders(kSecret, body, delivery))
+                  .status,
+              200);
+  }
+  EXPECT_EQ(
+      post(server_->port(), "/webhook/github", "{}", signedHeaders("wrong", "{}", "h-2")).status,
+      401);
+  EXPECT_EQ(metric(requests), "3");
+  EXPECT_EQ(metric("inlet_request_duration_seconds_bucket{pipeline=\"github\",le=\"+Inf\"}"), "3");
+  // Requests sent one after another: a group commit each, one request in each.
+  EXPECT_EQ(metric("inlet_journal_commit_seconds_count"), "2");
+  EXPECT_EQ(metric("inlet_journal_commit_requests_sum"), "2");
+  EXPECT_EQ(metric("inlet_journal_commit_requests_bucket{le=\"1\"}"), "2");
+  double seconds = std::stod(metric("inlet_journal_commit_seconds_sum"));
+  EXPECT_GT(seconds, 0);
+  EXPECT_LT(seconds, 60);
+  EXPECT_GE(std::stod(metric("inlet_request_duration_seconds_sum{pipeline=\"github\"}")), seconds);
 }
 
 // Name → nice value of every thread of `pid` (/proc/<pid>/task/<tid>/comm, and field 19 of
