@@ -198,6 +198,7 @@ accepted() {  # Inlet's own count of accepted (2xx, committed) requests on the p
     sed -n 's/^inlet_requests_total{pipeline="github",outcome="accepted"} \([0-9]*\)$/\1/p'
 }
 ACCEPTED_BEFORE="$(accepted)"
+curl -s "http://127.0.0.1:$INLET_PORT/_inlet/metrics" >"$TMP/metrics-before.txt"
 
 # ---- load ----------------------------------------------------------------------------------------
 run_wrk() {  # name url round
@@ -273,6 +274,10 @@ for round in $(seq 1 "$ROUNDS"); do
   N_CPU=$((N_CPU + N_CPU1 - N_CPU0))
 done
 JOURNAL_AFTER="$(count_rows "$TMP/journal.db" "SELECT count(*) FROM events")"
+curl -s "http://127.0.0.1:$INLET_PORT/_inlet/metrics" >"$TMP/metrics-after.txt"
+# Inlet's own view of the load: request durations and group commits, from its histograms.
+SERVER_SIDE="$(python3 "$ROOT/bench/histograms.py" "$TMP/metrics-before.txt" "$TMP/metrics-after.txt" |
+  sed 's/^/         /')" || SERVER_SIDE="         ?"
 RSS_KIB="$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$INLET_PID/status")"
 THREADS_INLET="$(sed -n 's/^Threads:[[:space:]]*//p' "/proc/$INLET_PID/status")"
 LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
@@ -371,6 +376,8 @@ check: wrk answers $I_REQ (2xx $I_OK, non-2xx $I_NON2XX; socket errors connect $
 context: CPU per request inlet ${I_CPU_US} us, nginx ${N_CPU_US} us; inlet disk writes $I_WB_KIB KiB per event
          (journal + sqlite sink, incl. checkpoints); fdatasync on this disk before the run: $FSYNC;
          inlet threads after load: $THREADS_INLET; malloc: $ALLOCATOR
+inlet's histograms (all rounds; quantiles only as fine as the buckets):
+$SERVER_SIDE
 
 targets: >= 25000 durable req/s: $(mark "$I_RPS >= 25000")   >= 0.25 of nginx: $(mark "$RATIO >= 0.25")   p99 <= 10 ms: $(mark "$I_P99 <= 10000")   RSS <= 100 MiB: $(mark "$RSS_KIB <= 102400")
 EOF
