@@ -1,5 +1,7 @@
 #include "util/json.h"
 
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Parser.h>
 #include <sqlite3.h>
 
 #include <memory>
@@ -85,6 +87,19 @@ size_t valueEnd(std::string_view t, size_t i) {
   return i > start ? i : std::string_view::npos;
 }
 
+// The text of a string literal (quotes included) with its escapes decoded by Poco's parser, the
+// one that reads the documents; nullopt when it is not a valid literal.
+std::optional<std::string> decodedString(std::string_view literal) {
+  try {
+    Poco::JSON::Parser parser;
+    auto array = parser.parse("[" + std::string(literal) + "]").extract<Poco::JSON::Array::Ptr>();
+    if (array->size() != 1 || !array->get(0).isString()) return std::nullopt;
+    return array->get(0).extract<std::string>();
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
 // After a member or element ending at `i`: past the space and the comma to the next one.
 size_t nextItem(std::string_view t, size_t i, size_t end) {
   i = skipSpace(t, i);
@@ -129,14 +144,17 @@ std::optional<std::string_view> rawJsonAt(std::string_view json, std::string_vie
         size_t key_end = stringEnd(json, i);
         if (key_end == std::string_view::npos || key_end > end) return std::nullopt;
         std::string_view key = json.substr(i + 1, key_end - i - 2);
-        // Escapes would have to be decoded to compare; no answer is better than a wrong one.
-        if (key.find('\\') != std::string_view::npos) return std::nullopt;
+        // A key written with escapes is compared as Poco's parser reads it (rare: decoded only
+        // then).
+        const bool match = key.find('\\') == std::string_view::npos
+                               ? key == token
+                               : decodedString(json.substr(i, key_end - i)) == token;
         i = skipSpace(json, key_end);
         if (i >= end || json[i] != ':') return std::nullopt;
         i = skipSpace(json, i + 1);
         size_t value_end = valueEnd(json, i);
         if (value_end == std::string_view::npos || value_end > end) return std::nullopt;
-        if (key == token) found = std::make_pair(i, value_end);  // the last one wins
+        if (match) found = std::make_pair(i, value_end);  // the last one wins
         i = nextItem(json, value_end, end);
       }
     } else if (json[begin] == '[') {

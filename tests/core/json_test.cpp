@@ -223,10 +223,17 @@ TEST(RawJsonAt, NothingWhereThereIsNothing) {
     EXPECT_EQ(rawAt(doc, p), "<none>") << p;
 }
 
-TEST(RawJsonAt, TheLastOfDuplicateKeysAndNoGuessAtEscapedKeys) {
+TEST(RawJsonAt, TheLastOfDuplicateKeysAndEscapedKeysDecoded) {
   EXPECT_EQ(rawAt(R"({"k":1,"k":2})", "/k"), "2");  // as Poco's parser
-  EXPECT_EQ(rawAt(R"({"\u006b":1})", "/k"), "<none>");
-  EXPECT_EQ(rawAt(R"({"x\"y":1,"k":2})", "/k"), "<none>");
+  EXPECT_EQ(rawAt(R"({"\u006b":1})", "/k"), "1");
+  EXPECT_EQ(rawAt(R"({"k":1,"\u006b":2})", "/k"), "2");  // the same key, twice
+  EXPECT_EQ(rawAt(R"({"x\"y":1,"k":2})", "/k"), "2");
+  EXPECT_EQ(rawAt(R"({"x\"y":1,"k":2})", "/x\"y"), "1");
+  EXPECT_EQ(rawAt(R"({"a\/b":{"\u00e9\t":-9007199254740993}})", "/a~1b/\u00e9\t"),
+            "-9007199254740993");
+  EXPECT_EQ(rawAt(R"({"\ud83d\ude00":7})", "/\U0001F600"), "7");  // a surrogate pair
+  EXPECT_EQ(rawAt(R"({"\q":1})", "/q"), "<none>");                // not an escape
+  EXPECT_EQ(rawAt(R"({"\u006":1})", "/k"), "<none>");
 }
 
 TEST(RawJsonAt, AgreesWithPocoOnEveryValueOfRandomDocuments) {
@@ -244,8 +251,12 @@ TEST(RawJsonAt, AgreesWithPocoOnEveryValueOfRandomDocuments) {
         return "-1.5e" + std::to_string(rng() % 5);
       case 4: {
         std::string o = "{";
-        for (unsigned i = 0, n = rng() % 4; i < n; ++i)
-          o += std::string(i ? " , " : "") + "\"k" + std::to_string(i) + "\" :" + gen(depth + 1);
+        for (unsigned i = 0, n = rng() % 4; i < n; ++i) {
+          // Some keys are written with escapes: "\u006b0" is k0, "k1\"\n" holds a quote.
+          std::string key =
+              (rng() % 3 ? "k" : "\\u006b") + std::to_string(i) + (rng() % 4 ? "" : "\\\"\\n");
+          o += std::string(i ? " , " : "") + "\"" + key + "\" :" + gen(depth + 1);
+        }
         return o + "}";
       }
       default: {
@@ -265,7 +276,7 @@ TEST(RawJsonAt, AgreesWithPocoOnEveryValueOfRandomDocuments) {
     return p.parse("[" + text + "]").extract<Poco::JSON::Array::Ptr>()->get(0);
   };
   int checked = 0;
-  for (int round = 0; round < 200; ++round) {
+  for (int round = 0; round < 300; ++round) {
     std::string doc = gen(0);
     ASSERT_TRUE(isValidJson(doc)) << doc;
     std::function<void(const Poco::Dynamic::Var&, const std::string&)> walk =

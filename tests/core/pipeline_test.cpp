@@ -309,6 +309,7 @@ TEST(PipelineColumns, LargeNegativeIntegerKeepsPrecision) {
   EXPECT_EQ(columnsOf(c, R"({"i":-9223372036854775808})"), R"({"i":-9223372036854775808})");
   EXPECT_EQ(columnsOf(c, R"({"i":-9007199254740992})"), R"({"i":-9007199254740992})");
   EXPECT_EQ(columnsOf(c, R"({"i":9007199254740993})"), R"({"i":9007199254740993})");
+  EXPECT_EQ(columnsOf(c, R"({"\u0069":-9007199254740993})"), R"({"i":-9007199254740993})");
   c.columns = {pointerColumn("t", T::Text, "/a/1")};
   EXPECT_EQ(columnsOf(c, R"({"a":[0,-1234567890123456789]})"), R"({"t":"-1234567890123456789"})");
 }
@@ -511,6 +512,10 @@ TEST(PipelineDedup, JsonPointer) {
   ASSERT_TRUE(big1.ok && big2.ok);
   EXPECT_EQ(big1.claim_key, "-9007199254740993");
   EXPECT_EQ(big2.claim_key, "-9007199254740992");
+  // ...also under keys written with escapes ("\u0069d" is "id").
+  auto big3 = prepare(c, request(R"({"ev\u0065nt":{"\u0069d":-9007199254740993}})"));
+  ASSERT_TRUE(big3.ok);
+  EXPECT_EQ(big3.claim_key, "-9007199254740993");
 
   auto object = prepare(c, request(R"({"event":{"id":{"a":1}}})"));  // non-scalar: its JSON text
   ASSERT_TRUE(object.ok);
