@@ -221,7 +221,7 @@ void readServer(Reader& r, const YAML::Node& n, ServerConfig& s) {
   r.allowOnly(n,
               {"listen", "max_body_bytes", "threads", "max_connections", "max_header_bytes",
                "max_headers", "read_timeout", "keepalive_timeout", "max_keepalive_requests",
-               "max_inflight", "shutdown_grace", "background_nice"},
+               "max_inflight", "max_buffered_bytes", "shutdown_grace", "background_nice"},
               "server");
   if (auto v = r.str(n, "listen")) s.listen = *v;
   r.bytes(n, "max_body_bytes", s.max_body_bytes);
@@ -233,6 +233,7 @@ void readServer(Reader& r, const YAML::Node& n, ServerConfig& s) {
   r.duration(n, "keepalive_timeout", s.keepalive_timeout_ms);
   r.integer(n, "max_keepalive_requests", s.max_keepalive_requests, 1, 1'000'000);
   r.integer(n, "max_inflight", s.max_inflight, 1, 10'000'000);
+  r.bytes(n, "max_buffered_bytes", s.max_buffered_bytes);
   r.duration(n, "shutdown_grace", s.shutdown_grace_ms);
   r.integer(n, "background_nice", s.background_nice, 0, 19);
 }
@@ -480,10 +481,23 @@ void readPipeline(Reader& r, const std::string& name, const YAML::Node& key, con
 }
 
 void crossCheck(Reader& r, Config& c, const YAML::Node& root) {
+  // A body larger than the memory budget for bodies could never be read.
+  const int64_t budget = c.server.max_buffered_bytes;
+  auto server = root["server"];
+  if (c.server.max_body_bytes > budget)
+    r.fail(server["max_buffered_bytes"].IsDefined() ? server["max_buffered_bytes"]
+                                                    : server["max_body_bytes"],
+           "'max_buffered_bytes' (" + std::to_string(budget) +
+               ") must be at least max_body_bytes (" + std::to_string(c.server.max_body_bytes) +
+               ")");
   std::map<std::string, std::string> paths;
   std::set<std::string> tables;
   for (const auto& p : c.pipelines) {
     auto node = root["pipelines"][p.name];
+    if (p.max_body_bytes > budget)
+      r.fail(node["max_body_bytes"], "max_body_bytes (" + std::to_string(p.max_body_bytes) +
+                                         ") exceeds server.max_buffered_bytes (" +
+                                         std::to_string(budget) + ")");
     auto [it, fresh] = paths.emplace(p.path, p.name);
     if (!fresh)
       r.fail(node["path"].IsDefined() ? node["path"] : node,

@@ -105,6 +105,9 @@ struct ServerConfig {
   int64_t keepalive_timeout_ms = 15'000;
   int max_keepalive_requests = 1000;
   int max_inflight = 8192;  // requests waiting for the journal before 503 overloaded
+  // Request bodies held in memory at once (being read, or waiting for the journal); a body that
+  // would pass it is refused 503 overloaded. At least every pipeline's max_body_bytes.
+  int64_t max_buffered_bytes = 256LL * 1024 * 1024;
   int64_t shutdown_grace_ms = 10'000;
   int background_nice = 10;  // added to the nice value of sink delivery and journal checkpoints
 };

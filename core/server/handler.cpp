@@ -1,5 +1,6 @@
 #include "server/handler.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "util/json.h"
@@ -46,6 +47,13 @@ Handler::Admission Handler::admit(const http::Head& head, const std::string& pee
   std::string_view path = head.path();
   if (path.rfind("/_inlet/", 0) == 0) {
     a.max_body = static_cast<uint64_t>(runtime_.config.server.max_body_bytes);
+    if (head.has_length && head.content_length <= a.max_body) {
+      if (!holdBody(head.content_length)) {
+        a.reply = refusal(503, "overloaded", "too many request bodies in memory");
+        return a;
+      }
+      a.held = head.content_length;
+    }
     return a;
   }
   auto it = runtime_.by_path.find(std::string(path));
@@ -87,9 +95,23 @@ Handler::Admission Handler::admit(const http::Head& head, const std::string& pee
     reject(errorOutcome(413, "body_too_large", "body exceeds " + std::to_string(limit) + " bytes"));
     return a;
   }
+  if (head.has_length && !holdBody(head.content_length)) {
+    reject(errorOutcome(503, "overloaded", "too many request bodies in memory"));
+    return a;
+  }
+  a.held = head.has_length ? head.content_length : 0;
   a.pipeline = &p;
   a.max_body = static_cast<uint64_t>(limit);
   return a;
+}
+
+bool Handler::holdBody(uint64_t bytes) {
+  const auto budget = static_cast<uint64_t>(runtime_.config.server.max_buffered_bytes);
+  uint64_t now = buffered_.load(std::memory_order_relaxed);
+  do {
+    if (bytes > budget - std::min(now, budget)) return false;
+  } while (!buffered_.compare_exchange_weak(now, now + bytes, std::memory_order_relaxed));
+  return true;
 }
 
 std::optional<Reply> Handler::handle(const Admission& admission, http::Head&& head,
@@ -211,6 +233,8 @@ Reply Handler::internal(std::string_view path) {
     journal_.commitRequests().render(m, "inlet_journal_commit_requests");
     m += "# TYPE inlet_journal_pending gauge\ninlet_journal_pending " +
          std::to_string(journal_.pending()) + "\n";
+    m += "# TYPE inlet_request_body_bytes_held gauge\ninlet_request_body_bytes_held " +
+         std::to_string(bufferedBytes()) + "\n";
     m += "# TYPE inlet_requests_in_flight gauge\ninlet_requests_in_flight " +
          std::to_string(inFlight()) + "\n";
     m += "# TYPE inlet_dedup_claims_in_memory gauge\ninlet_dedup_claims_in_memory " +

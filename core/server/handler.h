@@ -39,10 +39,20 @@ class Handler {
   struct Admission {
     pipeline::Pipeline* pipeline = nullptr;  // null: an internal endpoint (/_inlet/...)
     uint64_t max_body = 0;
+    uint64_t held = 0;           // body bytes taken from the budget (the declared length)
     std::optional<Reply> reply;  // set: answer now, read no body
   };
-  // Runs as soon as the head is parsed, before a byte of the body is read.
+  // Runs as soon as the head is parsed, before a byte of the body is read. An admitted request
+  // with a Content-Length has taken it from the body budget (server.max_buffered_bytes); the
+  // connection gives it back with releaseBody() once the request is answered or dropped.
   Admission admit(const http::Head& head, const std::string& peer_host);
+
+  // Request bodies held in memory, being read or waiting for the journal: at most
+  // server.max_buffered_bytes in all. holdBody() takes `bytes` from it, or nothing and returns
+  // false. A chunked body takes its bytes as they arrive.
+  bool holdBody(uint64_t bytes);
+  void releaseBody(uint64_t bytes) { buffered_.fetch_sub(bytes, std::memory_order_relaxed); }
+  uint64_t bufferedBytes() const { return buffered_.load(std::memory_order_relaxed); }
 
   // The whole request is in. Returns the answer when it is decided here (a refusal, a
   // provider's own response, an internal endpoint); otherwise returns nothing and `done` is
@@ -68,6 +78,7 @@ class Handler {
   delivery::Delivery* delivery_;  // may be null (no sinks)
   std::atomic<int> in_flight_{0};
   std::atomic<uint64_t> requests_{0};
+  std::atomic<uint64_t> buffered_{0};
   // Per pipeline: from the moment a request has been read in full to the moment its answer is
   // ready (after the journal's commit, or the delivery an `ack: delivered` pipeline waits for).
   std::unordered_map<const pipeline::Pipeline*, std::unique_ptr<util::Histogram>> durations_;

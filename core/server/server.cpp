@@ -183,6 +183,7 @@ class Loop {
     Handler::Admission admission;
     std::string body;
     uint64_t remaining = 0;
+    uint64_t held = 0;  // body bytes taken from the handler's budget until the answer
     std::unique_ptr<http::ChunkedDecoder> chunked;
     int64_t received_ms = 0;
     int64_t deadline = 0;  // steady ms; 0 = none
@@ -258,8 +259,14 @@ class Loop {
     onReadable(ref);  // data may have arrived before the socket joined this loop
   }
 
+  void releaseBody(Conn& c) {
+    handler_.releaseBody(c.held);
+    c.held = 0;
+  }
+
   void close(Conn& c) {
     if (c.dead) return;
+    releaseBody(c);
     c.dead = true;
     ::close(c.fd);
     --connections_;
@@ -365,6 +372,7 @@ class Loop {
             respond(c, std::move(*c.admission.reply));
             continue;
           }
+          c.held = c.admission.held;
           c.body.clear();
           if (c.head.chunked) {
             c.chunked =
@@ -412,6 +420,15 @@ class Loop {
             respond(c, Handler::refusal(error.status, error.code, error.message));
             continue;
           }
+          // A chunked body takes from the budget what has arrived.
+          if (c.body.size() > c.held) {
+            if (!handler_.holdBody(c.body.size() - c.held)) {
+              if (c.admission.pipeline) c.admission.pipeline->count("overloaded");
+              respond(c, Handler::refusal(503, "overloaded", "too many request bodies in memory"));
+              continue;
+            }
+            c.held = c.body.size();
+          }
           if (r == http::Parse::Incomplete) {
             if (c.eof) return close(c);
             c.deadline = now_ + settings_.read_timeout_ms;
@@ -439,6 +456,7 @@ class Loop {
 
   // Queues the answer to the current request and starts writing it.
   void respond(Conn& c, Reply&& reply) {
+    releaseBody(c);  // answered: the body is stored, refused or dropped
     ++c.served;
     bool keep = c.keep_alive && !reply.close && !c.eof && !stop_.load() &&
                 c.served < settings_.max_keepalive_requests &&

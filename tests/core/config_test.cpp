@@ -109,6 +109,7 @@ const char kFull[] = R"yaml(server:
   keepalive_timeout: 1m
   max_keepalive_requests: 50
   max_inflight: 2000
+  max_buffered_bytes: 1GiB
   shutdown_grace: 3s
   background_nice: 5
 journal:
@@ -191,6 +192,7 @@ TEST(ConfigLoad, FullConfigParsesIntoStructs) {
   EXPECT_EQ(c.server.keepalive_timeout_ms, 60000);
   EXPECT_EQ(c.server.max_keepalive_requests, 50);
   EXPECT_EQ(c.server.max_inflight, 2000);
+  EXPECT_EQ(c.server.max_buffered_bytes, 1024LL * 1024 * 1024);
   EXPECT_EQ(c.server.shutdown_grace_ms, 3000);
   EXPECT_EQ(c.server.background_nice, 5);
 
@@ -312,6 +314,7 @@ TEST(ConfigLoad, DefaultsWhenSectionsAreAbsent) {
   EXPECT_EQ(c.server.max_connections, 10000);
   EXPECT_EQ(c.server.max_header_bytes, 32 * 1024);
   EXPECT_EQ(c.server.background_nice, 10);
+  EXPECT_EQ(c.server.max_buffered_bytes, 256LL * 1024 * 1024);
   EXPECT_EQ(c.journal.path, "data/journal.db");
   EXPECT_EQ(c.plugin_paths, std::vector<std::string>{"build/plugins"});
   EXPECT_EQ(c.log_level, "info");
@@ -380,6 +383,21 @@ TEST(ConfigErrors, IntegerOutOfRange) {
   std::string text = minimal("", "server:\n  threads: 1000\n");
   auto r = loadConfigText(text, kFile);
   expectError(r, "'threads' must be between 0 and 256", atValue(text, "threads: "));
+}
+
+TEST(ConfigErrors, BodyLimitsBeyondTheBodyBudget) {
+  // A body larger than the memory budget for bodies could never be read.
+  std::string text = minimal("", "server:\n  max_buffered_bytes: 1MiB\n");
+  expectError(loadConfigText(text, kFile),
+              "'max_buffered_bytes' (1048576) must be at least max_body_bytes (2097152)",
+              atValue(text, "max_buffered_bytes: "));
+  text = minimal("    max_body_bytes: 300MiB\n");
+  expectError(loadConfigText(text, kFile),
+              "max_body_bytes (314572800) exceeds server.max_buffered_bytes (268435456)",
+              atValue(text, "max_body_bytes: "));
+  text = minimal("    max_body_bytes: 1MiB\n",
+                 "server:\n  max_body_bytes: 512KiB\n  max_buffered_bytes: 1MiB\n");
+  EXPECT_TRUE(loadConfigText(text, kFile).ok());  // equal is enough
 }
 
 TEST(ConfigErrors, BackgroundNiceBeyondTheNiceRange) {

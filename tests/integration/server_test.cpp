@@ -495,6 +495,64 @@ TEST_F(ServerTest, MetricsCountDedupClaimsInMemory) {
   EXPECT_EQ(metric("inlet_dedup_claim_flush_failures_total"), "0");
 }
 
+TEST_F(ServerTest, RequestBodiesInMemoryAreBounded) {
+  // Room for one 40,000-byte body, not two: bodies are held from admission to the answer.
+  startWith(githubConfig(dir_, "  max_body_bytes: 48KiB\n  max_buffered_bytes: 64KiB\n"));
+  const std::string big = "{\"pad\":\"" + std::string(40000 - 10, 'a') + "\"}";
+  ASSERT_EQ(big.size(), 40000u);
+  const std::string first = signedRequest(big, "mem-1");
+  const std::string head_only = first.substr(0, first.size() - big.size());
+  EXPECT_EQ(metric("inlet_request_body_bytes_held"), "0");
+
+  // A sends its head and half its body, then stalls: its 40,000 bytes are held.
+  Wire a(server_->port());
+  a.send(head_only + big.substr(0, 20000));
+  for (int i = 0; i < 200 && metric("inlet_request_body_bytes_held") != "40000"; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(metric("inlet_request_body_bytes_held"), "40000");
+
+  // B declares as much: refused before its body is read, with Retry-After, nothing stored.
+  std::string refused = raw(server_->port(), signedRequest(big, "mem-2"), 5000);
+  EXPECT_EQ(statusOf(refused), 503) << refused;
+  EXPECT_NE(refused.find("\"code\":\"overloaded\""), std::string::npos) << refused;
+  EXPECT_NE(refused.find("Retry-After: 1"), std::string::npos) << refused;
+  // A chunked body is refused once what has arrived passes the budget.
+  std::string chunk(30000, 'b');
+  std::string chunked =
+      "POST /webhook/github HTTP/1.1\r\nHost: x\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n7530\r\n" +
+      chunk + "\r\n0\r\n\r\n";
+  std::string refused_chunked = raw(server_->port(), chunked, 5000);
+  EXPECT_EQ(statusOf(refused_chunked), 503) << refused_chunked;
+  // Small bodies still fit next to A.
+  std::string small = R"({"small":1})";
+  EXPECT_EQ(post(server_->port(), "/webhook/github", small, signedHeaders(kSecret, small, "mem-3"))
+                .status,
+            200);
+
+  // A finishes: stored, and its bytes are given back.
+  a.send(big.substr(20000));
+  EXPECT_EQ(statusOf(a.response()), 200);
+  EXPECT_EQ(metric("inlet_request_body_bytes_held"), "0");
+  EXPECT_EQ(
+      post(server_->port(), "/webhook/github", big, signedHeaders(kSecret, big, "mem-2")).status,
+      200);
+
+  // A sender that hangs up halfway gives its bytes back too.
+  {
+    Wire c(server_->port());
+    c.send(signedRequest(big, "mem-4").substr(0, head_only.size() + 100));
+    for (int i = 0; i < 200 && metric("inlet_request_body_bytes_held") != "40000"; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_EQ(metric("inlet_request_body_bytes_held"), "40000");
+  }
+  for (int i = 0; i < 200 && metric("inlet_request_body_bytes_held") != "0"; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(metric("inlet_request_body_bytes_held"), "0");
+  EXPECT_EQ(journalCount(), "3\n");  // mem-1, mem-3, mem-2
+  EXPECT_EQ(metric("inlet_requests_total{pipeline=\"github\",outcome=\"overloaded\"}"), "2");
+}
+
 TEST_F(ServerTest, MetricsHistogramsOfRequestsAndGroupCommits) {
   startWith(githubConfig(dir_));
   const std::string requests = "inlet_request_duration_seconds_count{pipeline=\"github\"}";
