@@ -49,7 +49,7 @@ Handler::Admission Handler::admit(const http::Head& head, const std::string& pee
     a.max_body = static_cast<uint64_t>(runtime_.config.server.max_body_bytes);
     if (head.has_length && head.content_length <= a.max_body) {
       if (!holdBody(head.content_length)) {
-        a.reply = refusal(503, "overloaded", "too many request bodies in memory");
+        a.reply = refusal(503, "overloaded", kOverBudget);
         return a;
       }
       a.held = head.content_length;
@@ -96,7 +96,7 @@ Handler::Admission Handler::admit(const http::Head& head, const std::string& pee
     return a;
   }
   if (head.has_length && !holdBody(head.content_length)) {
-    reject(errorOutcome(503, "overloaded", "too many request bodies in memory"));
+    reject(errorOutcome(503, "overloaded", kOverBudget));
     return a;
   }
   a.held = head.has_length ? head.content_length : 0;

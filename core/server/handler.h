@@ -51,6 +51,7 @@ class Handler {
   // server.max_buffered_bytes in all. holdBody() takes `bytes` from it, or nothing and returns
   // false. A chunked body takes its bytes as they arrive.
   bool holdBody(uint64_t bytes);
+  static constexpr const char* kOverBudget = "too many request bodies in memory";  // its 503
   void releaseBody(uint64_t bytes) { buffered_.fetch_sub(bytes, std::memory_order_relaxed); }
   uint64_t bufferedBytes() const { return buffered_.load(std::memory_order_relaxed); }
 

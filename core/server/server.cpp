@@ -424,7 +424,7 @@ class Loop {
           if (c.body.size() > c.held) {
             if (!handler_.holdBody(c.body.size() - c.held)) {
               if (c.admission.pipeline) c.admission.pipeline->count("overloaded");
-              respond(c, Handler::refusal(503, "overloaded", "too many request bodies in memory"));
+              respond(c, Handler::refusal(503, "overloaded", Handler::kOverBudget));
               continue;
             }
             c.held = c.body.size();
