@@ -256,6 +256,7 @@ I_CPU=0; I_WB=0; N_CPU=0
 ACCEPTED_AFTER=""
 for round in $(seq 1 "$ROUNDS"); do
   I_CPU0="$(cpu_ticks "$INLET_PID")"; I_WB0="$(write_bytes "$INLET_PID")"
+  curl -s "http://127.0.0.1:$INLET_PORT/_inlet/metrics" >"$TMP/metrics-$round-before.txt"
   run_wrk "inlet-$round" "http://127.0.0.1:$INLET_PORT" "$round"
   kill -0 "$INLET_PID" 2>/dev/null || { tail -20 "$TMP/inlet.log" >&2; die "inlet died under load"; }
   # Requests wrk abandoned when its time was up are still being committed: let them settle.
@@ -266,6 +267,7 @@ for round in $(seq 1 "$ROUNDS"); do
     [[ "$now" == "$ACCEPTED_AFTER" ]] && break
     ACCEPTED_AFTER="$now"
   done
+  curl -s "http://127.0.0.1:$INLET_PORT/_inlet/metrics" >"$TMP/metrics-$round-after.txt"
   I_CPU1="$(cpu_ticks "$INLET_PID")"; I_WB1="$(write_bytes "$INLET_PID")"
   I_CPU=$((I_CPU + I_CPU1 - I_CPU0)); I_WB=$((I_WB + I_WB1 - I_WB0))
   N_CPU0="$(cpu_ticks "${NGINX_PIDS[@]}")"
@@ -322,8 +324,12 @@ for r in $(seq 1 "$ROUNDS"); do
   I_RPS_R+=("$i_rps"); N_RPS_R+=("$n_rps"); RATIO_R+=("$ratio")
   I_P50_R+=("$(field "inlet-$r" p50_us)"); I_P99_R+=("$i_p99")
   N_P50_R+=("$(field "nginx-$r" p50_us)"); N_P99_R+=("$n_p99")
-  ROUND_LINES+="$(printf '  round %-3s inlet %7s req/s p99 %10s   nginx %7s req/s p99 %10s   ratio %.2f' \
-    "$r" "$i_rps" "$(us_ms "$i_p99")" "$n_rps" "$(us_ms "$n_p99")" "$ratio")"$'\n'
+  # Inlet's own p99 in this round (its histogram, from a request read in full to its answer).
+  own_p99="$(python3 "$ROOT/bench/histograms.py" "$TMP/metrics-$r-before.txt" \
+    "$TMP/metrics-$r-after.txt" 2>/dev/null |
+    sed -n 's/^inlet_request_duration_seconds.* p99 \([0-9.]*\) ms$/\1/p')"
+  ROUND_LINES+="$(printf '  round %-3s inlet %7s req/s p99 %10s (own %6s ms)   nginx %7s req/s p99 %10s   ratio %.2f' \
+    "$r" "$i_rps" "$(us_ms "$i_p99")" "${own_p99:-?}" "$n_rps" "$(us_ms "$n_p99")" "$ratio")"$'\n'
 done
 I_RPS="$(median "${I_RPS_R[@]}" | awk '{ printf "%.0f", $1 }')"
 N_RPS="$(median "${N_RPS_R[@]}" | awk '{ printf "%.0f", $1 }')"
