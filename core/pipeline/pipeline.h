@@ -15,6 +15,7 @@
 #include "config/config.h"
 #include "journal/journal.h"
 #include "plugin/instances.h"
+#include "util/histogram.h"
 
 namespace inlet::pipeline {
 
@@ -64,6 +65,8 @@ class Pipeline {
 
   void count(const std::string& code);
   std::map<std::string, uint64_t> counters() const;
+  // From a request read in full to its answer being ready (any thread may observe).
+  util::Histogram& durations() { return durations_; }
 
  private:
   config::PipelineConfig config_;
@@ -71,6 +74,7 @@ class Pipeline {
   std::vector<std::pair<Poco::Net::IPAddress, unsigned>> allow_;  // address, prefix length
   mutable std::mutex mutex_;
   std::map<std::string, uint64_t> counters_;
+  util::Histogram durations_{util::Histogram::latencyBounds()};
   double tokens_ = 0;
   int64_t last_refill_ms_ = 0;
 };

@@ -21,14 +21,6 @@ Reply toReply(const Outcome& o, bool close) {
   return r;
 }
 
-Handler::Handler(pipeline::Runtime& runtime, journal::Journal& journal,
-                 delivery::Delivery* delivery)
-    : runtime_(runtime), journal_(journal), delivery_(delivery) {
-  for (const auto& p : runtime_.pipelines)
-    durations_.emplace(p.get(),
-                       std::make_unique<util::Histogram>(util::Histogram::latencyBounds()));
-}
-
 namespace {
 
 double secondsSince(std::chrono::steady_clock::time_point start) {
@@ -47,13 +39,9 @@ Handler::Admission Handler::admit(const http::Head& head, const std::string& pee
   std::string_view path = head.path();
   if (path.rfind("/_inlet/", 0) == 0) {
     a.max_body = static_cast<uint64_t>(runtime_.config.server.max_body_bytes);
-    if (head.has_length && head.content_length <= a.max_body) {
-      if (!holdBody(head.content_length)) {
-        a.reply = refusal(503, "overloaded", kOverBudget);
-        return a;
-      }
-      a.held = head.content_length;
-    }
+    // A body over max_body is refused 413 by the connection, before any budget.
+    if (head.content_length <= a.max_body && !holdDeclared(head, a))
+      a.reply = refusal(503, "overloaded", kOverBudget);
     return a;
   }
   auto it = runtime_.by_path.find(std::string(path));
@@ -95,14 +83,20 @@ Handler::Admission Handler::admit(const http::Head& head, const std::string& pee
     reject(errorOutcome(413, "body_too_large", "body exceeds " + std::to_string(limit) + " bytes"));
     return a;
   }
-  if (head.has_length && !holdBody(head.content_length)) {
+  if (!holdDeclared(head, a)) {
     reject(errorOutcome(503, "overloaded", kOverBudget));
     return a;
   }
-  a.held = head.has_length ? head.content_length : 0;
   a.pipeline = &p;
   a.max_body = static_cast<uint64_t>(limit);
   return a;
+}
+
+bool Handler::holdDeclared(const http::Head& head, Admission& a) {
+  if (!head.has_length) return true;  // a chunked body takes its bytes as they arrive
+  if (!holdBody(head.content_length)) return false;
+  a.held = head.content_length;
+  return true;
 }
 
 bool Handler::holdBody(uint64_t bytes) {
@@ -121,9 +115,8 @@ std::optional<Reply> Handler::handle(const Admission& admission, http::Head&& he
   const auto started = std::chrono::steady_clock::now();
   pipeline::Pipeline& p = *admission.pipeline;
   const auto& cfg = p.config();
-  util::Histogram& duration = durationOf(p);
   auto answer = [&](Reply&& reply) {
-    duration.observe(secondsSince(started));
+    p.durations().observe(secondsSince(started));
     return std::optional<Reply>(std::move(reply));
   };
 
@@ -163,32 +156,32 @@ std::optional<Reply> Handler::handle(const Admission& admission, http::Head&& he
   in_flight_.fetch_add(1, std::memory_order_relaxed);
   journal_.appendAsync(
       cfg.name, prepared.claim_key, cfg.dedup.window_ms, std::move(prepared.events),
-      [this, &p, count, &duration, started,
-       done = std::move(done)](const journal::AppendResult& res) mutable {
-        // Called once; the answer may come later (ack: delivered).
-        complete(p, count, res, [&duration, started, done = std::move(done)](Reply&& reply) {
-          duration.observe(secondsSince(started));
-          done(std::move(reply));
-        });
+      [this, &p, count, started, done = std::move(done)](const journal::AppendResult& res) {
+        complete(p, count, res, started, done);
       });
   return std::nullopt;
 }
 
 // Runs on the journal's writer thread: quick, no I/O.
 void Handler::complete(pipeline::Pipeline& p, size_t count, const journal::AppendResult& result,
+                       std::chrono::steady_clock::time_point started,
                        const std::function<void(Reply&&)>& done) {
   in_flight_.fetch_sub(1, std::memory_order_relaxed);
   const auto& cfg = p.config();
+  auto answer = [&](Reply&& reply) {
+    p.durations().observe(secondsSince(started));
+    done(std::move(reply));
+  };
   Reply reply;
   switch (result.status) {
     case journal::AppendResult::Status::Failed:
       p.count("storage_unavailable");
-      return done(toReply(
+      return answer(toReply(
           errorOutcome(503, "storage_unavailable", "the event could not be made durable"), false));
     case journal::AppendResult::Status::Duplicate:
       p.count("duplicate");
       reply.body = "{\"status\":\"duplicate\",\"id\":" + util::jsonString(result.event_id) + "}";
-      return done(std::move(reply));
+      return answer(std::move(reply));
     case journal::AppendResult::Status::Accepted:
       break;
   }
@@ -196,20 +189,21 @@ void Handler::complete(pipeline::Pipeline& p, size_t count, const journal::Appen
   std::string extra = count > 1 ? ",\"count\":" + std::to_string(count) : "";
   std::string id = util::jsonString(result.event_id);
   if (cfg.ack == config::PipelineConfig::Ack::Delivered && delivery_ && !cfg.sinks.empty()) {
-    delivery_->whenDelivered(
-        cfg.sinks, result.last_seq, cfg.ack_timeout_ms, [id, extra, done](bool delivered) {
-          Reply r;
-          // Durable in the journal and still delivered later: 202, never an error the
-          // provider would retry into a duplicate.
-          r.status = delivered ? 200 : 202;
-          r.body = "{\"status\":\"accepted\",\"id\":" + id + extra +
-                   (delivered ? ",\"delivered\":true}" : ",\"delivered\":false}");
-          done(std::move(r));
-        });
+    auto delivered_reply = [&p, started, id, extra, done](bool delivered) {
+      Reply r;
+      // Durable in the journal and still delivered later: 202, never an error the provider
+      // would retry into a duplicate.
+      r.status = delivered ? 200 : 202;
+      r.body = "{\"status\":\"accepted\",\"id\":" + id + extra +
+               (delivered ? ",\"delivered\":true}" : ",\"delivered\":false}");
+      p.durations().observe(secondsSince(started));
+      done(std::move(r));
+    };
+    delivery_->whenDelivered(cfg.sinks, result.last_seq, cfg.ack_timeout_ms, delivered_reply);
     return;
   }
   reply.body = "{\"status\":\"accepted\",\"id\":" + id + extra + "}";
-  done(std::move(reply));
+  answer(std::move(reply));
 }
 
 Reply Handler::internal(std::string_view path) {
@@ -225,7 +219,7 @@ Reply Handler::internal(std::string_view path) {
              "\"} " + std::to_string(n) + "\n";
     m += "# TYPE inlet_request_duration_seconds histogram\n";
     for (const auto& p : runtime_.pipelines)
-      durationOf(*p).render(m, "inlet_request_duration_seconds",
+      p->durations().render(m, "inlet_request_duration_seconds",
                             "pipeline=\"" + p->config().name + "\"");
     m += "# TYPE inlet_journal_commit_seconds histogram\n";
     journal_.commitSeconds().render(m, "inlet_journal_commit_seconds");

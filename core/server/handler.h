@@ -5,12 +5,11 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
-#include <memory>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -18,7 +17,6 @@
 #include "journal/journal.h"
 #include "pipeline/runtime.h"
 #include "server/http.h"
-#include "util/histogram.h"
 
 namespace inlet::server {
 
@@ -34,7 +32,8 @@ Reply toReply(const pipeline::Outcome& outcome, bool close);
 
 class Handler {
  public:
-  Handler(pipeline::Runtime& runtime, journal::Journal& journal, delivery::Delivery* delivery);
+  Handler(pipeline::Runtime& runtime, journal::Journal& journal, delivery::Delivery* delivery)
+      : runtime_(runtime), journal_(journal), delivery_(delivery) {}
 
   struct Admission {
     pipeline::Pipeline* pipeline = nullptr;  // null: an internal endpoint (/_inlet/...)
@@ -70,9 +69,12 @@ class Handler {
 
  private:
   Reply internal(std::string_view path);
+  // `started`: when the request was read in full (the pipeline's durations count from it).
   void complete(pipeline::Pipeline& p, size_t count, const journal::AppendResult& result,
+                std::chrono::steady_clock::time_point started,
                 const std::function<void(Reply&&)>& done);
-  util::Histogram& durationOf(const pipeline::Pipeline& p) { return *durations_.at(&p); }
+  // Takes the declared body length from the budget; false when it does not fit.
+  bool holdDeclared(const http::Head& head, Admission& a);
 
   pipeline::Runtime& runtime_;
   journal::Journal& journal_;
@@ -80,9 +82,6 @@ class Handler {
   std::atomic<int> in_flight_{0};
   std::atomic<uint64_t> requests_{0};
   std::atomic<uint64_t> buffered_{0};
-  // Per pipeline: from the moment a request has been read in full to the moment its answer is
-  // ready (after the journal's commit, or the delivery an `ack: delivered` pipeline waits for).
-  std::unordered_map<const pipeline::Pipeline*, std::unique_ptr<util::Histogram>> durations_;
 };
 
 }  // namespace inlet::server
