@@ -111,7 +111,7 @@ const char kFull[] = R"yaml(server:
   max_inflight: 2000
   max_buffered_bytes: 1GiB
   shutdown_grace: 3s
-  background_nice: 5
+  background_nice: 7
 journal:
   path: /var/lib/inlet/journal.db
   retention: 48h
@@ -194,7 +194,7 @@ TEST(ConfigLoad, FullConfigParsesIntoStructs) {
   EXPECT_EQ(c.server.max_inflight, 2000);
   EXPECT_EQ(c.server.max_buffered_bytes, 1024LL * 1024 * 1024);
   EXPECT_EQ(c.server.shutdown_grace_ms, 3000);
-  EXPECT_EQ(c.server.background_nice, 5);
+  EXPECT_EQ(c.server.background_nice, 7);
 
   EXPECT_EQ(c.journal.path, "/var/lib/inlet/journal.db");
   EXPECT_EQ(c.journal.retention_ms, 48LL * 3600 * 1000);
@@ -313,7 +313,7 @@ TEST(ConfigLoad, DefaultsWhenSectionsAreAbsent) {
   EXPECT_EQ(c.server.threads, 0);  // one event loop per core
   EXPECT_EQ(c.server.max_connections, 10000);
   EXPECT_EQ(c.server.max_header_bytes, 32 * 1024);
-  EXPECT_EQ(c.server.background_nice, 10);
+  EXPECT_EQ(c.server.background_nice, 5);
   EXPECT_EQ(c.server.max_buffered_bytes, 256LL * 1024 * 1024);
   EXPECT_EQ(c.journal.path, "data/journal.db");
   EXPECT_EQ(c.plugin_paths, std::vector<std::string>{"build/plugins"});
