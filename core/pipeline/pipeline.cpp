@@ -264,13 +264,13 @@ std::string headersJson(const std::vector<std::pair<std::string, std::string>>& 
   // Repeated headers are joined with ", " (RFC 9110 §5.3), so nothing the sender sent is lost
   // and the object has unique keys.
   std::vector<std::pair<std::string, std::string>> merged;
-  for (const auto& [n, v] : headers) {
-    auto it =
-        std::find_if(merged.begin(), merged.end(), [&](const auto& m) { return m.first == n; });
+  for (const auto& header : headers) {
+    auto it = std::find_if(merged.begin(), merged.end(),
+                           [&](const auto& m) { return m.first == header.first; });
     if (it == merged.end())
-      merged.emplace_back(n, v);
+      merged.push_back(header);
     else
-      it->second += ", " + v;
+      it->second += ", " + header.second;
   }
   std::string out = "{";
   for (size_t i = 0; i < merged.size(); ++i) {
