@@ -10,6 +10,8 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <regex>
 #include <sstream>
 
@@ -91,7 +93,9 @@ std::optional<Var> pointerLookup(const Var& root, const std::string& pointer) {
       cur = obj->get(key);
     } else if (cur.type() == typeid(Poco::JSON::Array::Ptr)) {
       auto arr = cur.extract<Poco::JSON::Array::Ptr>();
-      if (key.empty() || key.find_first_not_of("0123456789") != std::string::npos)
+      // Nine digits at most, as in util::rawJsonAt: no body within limits has more elements,
+      // and a longer index would not fit.
+      if (key.empty() || key.size() > 9 || key.find_first_not_of("0123456789") != std::string::npos)
         return std::nullopt;
       size_t idx = std::stoul(key);
       if (idx >= arr->size()) return std::nullopt;
@@ -136,6 +140,13 @@ bool looksIso8601(const std::string& s) {
 
 bool isInteger(const Var& v) { return v.isInteger() && !v.isBoolean(); }
 
+// False for an integer Poco read as unsigned above 2^63 - 1: integer columns and timestamps are
+// signed 64-bit.
+bool fitsInt64(const Var& v) {
+  return v.isSigned() || v.convert<Poco::UInt64>() <=
+                             static_cast<Poco::UInt64>(std::numeric_limits<int64_t>::max());
+}
+
 // Poco 1.11's parser reads a negative integer below -2^53 through a double, which loses its last
 // digits (-9007199254740993 becomes -9007199254740992). The exact number, when `v` is such a
 // value, from its literal at `pointer` in `json`.
@@ -177,7 +188,11 @@ std::optional<std::string> typedFromJson(const Var& v, ColumnConfig::Type t) {
       if (v.isNumeric() || v.isBoolean()) return util::jsonString(v.toString());
       return std::nullopt;
     case T::Integer:
-      if (isInteger(v)) return v.toString();
+      if (isInteger(v)) {
+        // A signed 64-bit integer, as every sink's integer column holds it.
+        if (!fitsInt64(v)) return std::nullopt;
+        return v.toString();
+      }
       if (v.isNumeric() && !v.isBoolean()) {
         double d = v.convert<double>();
         if (std::floor(d) == d && std::fabs(d) < 9.2e18)
@@ -193,10 +208,17 @@ std::optional<std::string> typedFromJson(const Var& v, ColumnConfig::Type t) {
     case T::Timestamp: {
       Poco::Timestamp ts;
       if (isInteger(v)) {
-        long long n = v.convert<long long>();
         // Seconds, or milliseconds when the number is too large to be seconds (after 5138 AD).
-        ts = Poco::Timestamp::fromEpochTime(0) +
-             (std::llabs(n) > 100'000'000'000LL ? n * 1000 : n * 1'000'000);
+        // A time outside the years 1 to 9999 has no ISO-8601 form: refused, as is a number past
+        // what 64 bits hold.
+        constexpr int64_t kSecondsUpTo = 100'000'000'000;
+        constexpr int64_t kFirstMs = -62'135'596'800'000;  // 0001-01-01T00:00:00.000Z
+        constexpr int64_t kLastMs = 253'402'300'799'999;   // 9999-12-31T23:59:59.999Z
+        if (!fitsInt64(v)) return std::nullopt;
+        const int64_t n = v.convert<Poco::Int64>();
+        const int64_t ms = n > kSecondsUpTo || n < -kSecondsUpTo ? n : n * 1000;
+        if (ms < kFirstMs || ms > kLastMs) return std::nullopt;
+        ts = Poco::Timestamp::fromEpochTime(0) + ms * 1000;
       } else if (v.isString()) {
         Poco::DateTime dt;
         int tzd = 0;

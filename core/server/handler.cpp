@@ -130,23 +130,32 @@ std::optional<Reply> Handler::handle(const Admission& admission, http::Head&& he
   r.headers = std::move(head.headers);
   r.body = std::move(body);
 
-  inlet_auth_result verdict = p.verify(r);
-  if (verdict.verdict == INLET_REJECT) {
-    // Only the stable code and the provider's message reach the sender; `detail` (expected
-    // signatures) stays in `inlet verify`.
-    p.count(verdict.code);
-    return answer(toReply(errorOutcome(verdict.http_status, verdict.code, verdict.message), false));
+  pipeline::Prepared prepared;
+  try {
+    inlet_auth_result verdict = p.verify(r);
+    if (verdict.verdict == INLET_REJECT) {
+      // Only the stable code and the provider's message reach the sender; `detail` (expected
+      // signatures) stays in `inlet verify`.
+      p.count(verdict.code);
+      return answer(
+          toReply(errorOutcome(verdict.http_status, verdict.code, verdict.message), false));
+    }
+    if (verdict.verdict == INLET_RESPOND) {
+      p.count("responded");
+      Reply reply;
+      reply.content_type =
+          verdict.response_content_type[0] ? verdict.response_content_type : "text/plain";
+      reply.body = verdict.response_body;
+      return answer(std::move(reply));
+    }
+    prepared = p.prepare(r, verdict);
+  } catch (const std::exception& e) {
+    // A request the pipeline cannot handle fails alone: nothing stored, the server stays up.
+    log::error("pipeline " + cfg.name + ": a request could not be processed: " + e.what());
+    p.count("internal_error");
+    return answer(
+        toReply(errorOutcome(500, "internal_error", "the request could not be processed"), false));
   }
-  if (verdict.verdict == INLET_RESPOND) {
-    p.count("responded");
-    Reply reply;
-    reply.content_type =
-        verdict.response_content_type[0] ? verdict.response_content_type : "text/plain";
-    reply.body = verdict.response_body;
-    return answer(std::move(reply));
-  }
-
-  auto prepared = p.prepare(r, verdict);
   if (!prepared.ok) {
     p.count(prepared.error.code);
     return answer(toReply(prepared.error, false));

@@ -12,6 +12,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "util/json.h"
@@ -420,6 +421,47 @@ TEST(PipelineColumns, WrongTypeIs422) {
   expectRejected(prepare(h, request("{}", {{"x-b", "yes"}})), 422, "invalid_column", "boolean");
 }
 
+TEST(PipelineColumns, NumbersPastTheirColumnsRangeAre422) {
+  // Timestamps hold the years 1 to 9999, integers are signed 64-bit. Past that a value is
+  // refused like any other of the wrong type (before: an unsigned 64-bit number threw out of
+  // the pipeline, and a large epoch overflowed).
+  struct Case {
+    T type;
+    const char* value;
+  };
+  const Case refused[] = {{T::Timestamp, "9000000000000000000"},
+                          {T::Timestamp, "18446744073709551615"},
+                          {T::Timestamp, "-9223372036854775808"},
+                          {T::Timestamp, "253402300800000"},  // 10000-01-01, in ms
+                          {T::Timestamp, "-62135596800001"},  // a millisecond before year 1
+                          {T::Integer, "18446744073709551615"},
+                          {T::Integer, "9223372036854775808"}};
+  for (const auto& cs : refused) {
+    SCOPED_TRACE(cs.value);
+    auto c = config();
+    c.columns = {pointerColumn("v", cs.type, "/v")};
+    expectRejected(prepare(c, request(std::string("{\"v\":") + cs.value + "}")), 422,
+                   "invalid_column", "column 'v' is not a valid");
+  }
+  auto h = config();
+  h.columns = {headerColumn("ts", T::Timestamp, "x-epoch")};
+  expectRejected(prepare(h, request("{}", {{"x-epoch", "999999999999999999"}})), 422,
+                 "invalid_column", "timestamp");
+
+  const std::tuple<T, const char*, const char*> accepted[] = {
+      {T::Timestamp, "253402300799999", "\"9999-12-31T23:59:59.999Z\""},
+      {T::Timestamp, "-62135596800000", "\"0001-01-01T00:00:00.000Z\""},
+      {T::Timestamp, "-62135596800", "\"0001-01-01T00:00:00.000Z\""},  // seconds
+      {T::Integer, "9223372036854775807", "9223372036854775807"},
+      {T::Integer, "-9223372036854775808", "-9223372036854775808"}};
+  for (const auto& [type, in, out] : accepted) {
+    SCOPED_TRACE(in);
+    auto c = config();
+    c.columns = {pointerColumn("v", type, "/v")};
+    EXPECT_EQ(columnsOf(c, std::string("{\"v\":") + in + "}"), std::string("{\"v\":") + out + "}");
+  }
+}
+
 TEST(PipelineColumns, TimestampTextThatIsNotADateIsRefused) {
   auto c = config();
   c.columns = {pointerColumn("ts", T::Timestamp, "/t")};
@@ -633,6 +675,7 @@ TEST(JsonPointer, Rfc6901) {
   EXPECT_FALSE(jsonPointer(doc, "/arr/-"));  // '-' is past the end
   EXPECT_FALSE(jsonPointer(doc, "/arr/x"));
   EXPECT_FALSE(jsonPointer(doc, "/arr/"));
+  EXPECT_FALSE(jsonPointer(doc, "/arr/99999999999999999999999"));  // past 64 bits: no answer
   EXPECT_FALSE(jsonPointer(doc, "/missing"));
   EXPECT_FALSE(jsonPointer(doc, "/a~1b/c"));  // into a number
   EXPECT_FALSE(jsonPointer(doc, "/s/0"));     // into a string

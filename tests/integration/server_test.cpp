@@ -257,6 +257,30 @@ TEST_F(ServerTest, SignedInvalidJsonIs422AndStoresNothing) {
   EXPECT_EQ(journalCount(), "0\n");
 }
 
+TEST_F(ServerTest, SignedNumbersPastTheirColumnsRangeAre422AndTheServerStaysUp) {
+  // An unsigned 64-bit number in a timestamp column used to throw out of the pipeline on the
+  // event loop, which ended the process.
+  startWith(githubConfig(dir_, "",
+                         "    columns:\n"
+                         "      - { name: at, type: timestamp, pointer: /at }\n"
+                         "      - { name: n, type: integer, pointer: /n }\n"));
+  int i = 0;
+  for (const char* body : {R"({"at":18446744073709551615})", R"({"at":9000000000000000000})",
+                           R"({"n":18446744073709551615})"}) {
+    SCOPED_TRACE(body);
+    auto r = post(server_->port(), "/webhook/github", body,
+                  signedHeaders(kSecret, body, "range-" + std::to_string(i++)));
+    EXPECT_EQ(r.status, 422) << r.body;
+    EXPECT_NE(r.body.find("\"code\":\"invalid_column\""), std::string::npos) << r.body;
+  }
+  EXPECT_EQ(journalCount(), "0\n");
+  std::string good = R"({"at":1704164645,"n":9223372036854775807})";
+  auto r = post(server_->port(), "/webhook/github", good, signedHeaders(kSecret, good, "range-ok"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(sqlite(dir_.str("journal.db"), "SELECT columns FROM events"),
+            "{\"at\":\"2024-01-02T03:04:05.000Z\",\"n\":9223372036854775807}\n");
+}
+
 TEST_F(ServerTest, UnknownPathIs404AndGetIs405) {
   startWith(githubConfig(dir_));
   auto r = post(server_->port(), "/webhook/nope", "{}");
