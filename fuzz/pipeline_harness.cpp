@@ -2,8 +2,9 @@
 // decoding (JSON, raw, form), splitting (JSON lines, arrays), typed columns read through JSON
 // pointers and from headers, and the dedup key, on the body and headers a sender controls.
 //
-// Fuzz input: one byte choosing the pipeline's shape, a line with the JSON pointer its columns
-// and dedup key use, header lines ("name: value") up to an empty line, then the body.
+// Fuzz input: a byte choosing the pipeline's shape and one choosing its columns, a line with the
+// JSON pointer its column and dedup key use, header lines ("name: value") up to an empty line,
+// then the body.
 //
 // Checked on every input:
 //   A refusal is 422 with one of the documented reason codes (invalid_json, missing_column,
@@ -36,7 +37,7 @@ bool isObject(std::string_view json) {
   return inlet::util::isValidJson(t) && !t.empty() && t.front() == '{';
 }
 
-PipelineConfig shape(uint8_t bits, const std::string& pointer) {
+PipelineConfig shape(uint8_t bits, uint8_t columns, const std::string& pointer) {
   PipelineConfig c;
   c.name = "fuzz";
   c.provider = "none";
@@ -64,25 +65,26 @@ PipelineConfig shape(uint8_t bits, const std::string& pointer) {
       c.dedup.kind = DedupConfig::Kind::Auto;
       break;
   }
-  if (bits & 0x40) {
-    // Every type, once through the pointer and once from a header.
-    const std::pair<const char*, ColumnConfig::Type> types[] = {
-        {"text", ColumnConfig::Type::Text},           {"integer", ColumnConfig::Type::Integer},
-        {"real", ColumnConfig::Type::Real},           {"boolean", ColumnConfig::Type::Boolean},
-        {"timestamp", ColumnConfig::Type::Timestamp}, {"json", ColumnConfig::Type::Json}};
-    for (const auto& [name, type] : types) {
-      ColumnConfig from_json;
-      from_json.name = std::string("j_") + name;
-      from_json.type = type;
-      from_json.pointer = pointer;
-      from_json.required = (bits & 0x80) != 0;
-      c.columns.push_back(from_json);
-      ColumnConfig from_header;
-      from_header.name = std::string("h_") + name;
-      from_header.type = type;
-      from_header.header = "x-col";
-      c.columns.push_back(from_header);
-    }
+  // One column through the pointer and one from a header, each of a type the second byte
+  // chooses (or none), so that every type meets every value.
+  static const ColumnConfig::Type types[] = {
+      ColumnConfig::Type::Text,    ColumnConfig::Type::Integer,   ColumnConfig::Type::Real,
+      ColumnConfig::Type::Boolean, ColumnConfig::Type::Timestamp, ColumnConfig::Type::Json};
+  if ((columns & 7) < 6) {
+    ColumnConfig from_json;
+    from_json.name = "from_json";
+    from_json.type = types[columns & 7];
+    from_json.pointer = pointer;
+    from_json.required = (columns & 0x40) != 0;
+    c.columns.push_back(from_json);
+  }
+  if (((columns >> 3) & 7) < 6) {
+    ColumnConfig from_header;
+    from_header.name = "from_header";
+    from_header.type = types[(columns >> 3) & 7];
+    from_header.header = "x-col";
+    from_header.required = (columns & 0x80) != 0;
+    c.columns.push_back(from_header);
   }
   return c;
 }
@@ -90,16 +92,18 @@ PipelineConfig shape(uint8_t bits, const std::string& pointer) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  if (size == 0) return 0;
-  const uint8_t bits = data[0];
-  std::string_view rest(reinterpret_cast<const char*>(data) + 1, size - 1);
+  if (size < 2) return 0;
+  const uint8_t bits = data[0], columns = data[1];
+  std::string_view rest(reinterpret_cast<const char*>(data) + 2, size - 2);
   auto line = [&rest]() {
     size_t nl = rest.find('\n');
     std::string_view l = rest.substr(0, nl);
     rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
     return std::string(l);
   };
-  const std::string pointer = line();
+  // The config accepts only pointers that start with '/'.
+  std::string pointer = line();
+  if (pointer.empty() || pointer.front() != '/') pointer.insert(0, "/");
   inlet::pipeline::Request r;
   r.method = "POST";
   r.target = "/fuzz";
@@ -113,11 +117,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string name = h.substr(0, colon);
     for (char& ch : name)
       if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
-    r.headers.emplace_back(name, colon == std::string::npos ? "" : h.substr(colon + 1));
+    // As the HTTP parser hands them over: lower-case names, values without surrounding space.
+    std::string value = colon == std::string::npos ? "" : h.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(" \t"));
+    value.erase(value.find_last_not_of(" \t") + 1);
+    r.headers.emplace_back(name, value);
   }
   r.body = std::string(rest);  // a buffer of its own, so that ASan sees any read past its end
 
-  const PipelineConfig config = shape(bits, pointer);
+  const PipelineConfig config = shape(bits, columns, pointer);
   Pipeline pipeline(config, nullptr);  // prepare() never calls the auth provider
   inlet_auth_result verdict{};
   verdict.verdict = INLET_ACCEPT;
