@@ -402,11 +402,29 @@ TEST(PipelineColumns, WrongTypeIs422) {
     T type;
     const char* value;
   };
-  const Case cases[] = {{T::Integer, "\"42\""}, {T::Integer, "4.5"},      {T::Integer, "true"},
-                        {T::Integer, "{}"},     {T::Real, "\"1.5\""},     {T::Real, "false"},
-                        {T::Boolean, "1"},      {T::Boolean, "\"true\""}, {T::Timestamp, "true"},
-                        {T::Timestamp, "1.5"},  {T::Timestamp, "{}"},     {T::Text, "{\"a\":1}"},
-                        {T::Text, "[1]"}};
+  const Case cases[] = {{T::Integer, "\"42\""},
+                        {T::Integer, "4.5"},
+                        {T::Integer, "true"},
+                        {T::Integer, "{}"},
+                        {T::Real, "\"1.5\""},
+                        {T::Real, "false"},
+                        {T::Boolean, "1"},
+                        {T::Boolean, "\"true\""},
+                        {T::Timestamp, "true"},
+                        {T::Timestamp, "1.5"},
+                        {T::Timestamp, "{}"},
+                        {T::Text, "{\"a\":1}"},
+                        {T::Text, "[1]"},
+                        // Past the range: timestamps hold the years 1 to 9999, integers are
+                        // signed 64-bit (an unsigned 64-bit number once threw out of the
+                        // pipeline, and a large epoch overflowed).
+                        {T::Timestamp, "9000000000000000000"},
+                        {T::Timestamp, "18446744073709551615"},
+                        {T::Timestamp, "-9223372036854775808"},
+                        {T::Timestamp, "253402300800000"},  // 10000-01-01, in ms
+                        {T::Timestamp, "-62135596800001"},  // a millisecond before year 1
+                        {T::Integer, "18446744073709551615"},
+                        {T::Integer, "9223372036854775808"}};
   for (const auto& cs : cases) {
     SCOPED_TRACE(cs.value);
     auto c = config();
@@ -419,35 +437,12 @@ TEST(PipelineColumns, WrongTypeIs422) {
   expectRejected(prepare(h, request("{}", {{"x-n", "12abc"}})), 422, "invalid_column", "integer");
   h.columns = {headerColumn("b", T::Boolean, "x-b")};
   expectRejected(prepare(h, request("{}", {{"x-b", "yes"}})), 422, "invalid_column", "boolean");
-}
-
-TEST(PipelineColumns, NumbersPastTheirColumnsRangeAre422) {
-  // Timestamps hold the years 1 to 9999, integers are signed 64-bit. Past that a value is
-  // refused like any other of the wrong type (before: an unsigned 64-bit number threw out of
-  // the pipeline, and a large epoch overflowed).
-  struct Case {
-    T type;
-    const char* value;
-  };
-  const Case refused[] = {{T::Timestamp, "9000000000000000000"},
-                          {T::Timestamp, "18446744073709551615"},
-                          {T::Timestamp, "-9223372036854775808"},
-                          {T::Timestamp, "253402300800000"},  // 10000-01-01, in ms
-                          {T::Timestamp, "-62135596800001"},  // a millisecond before year 1
-                          {T::Integer, "18446744073709551615"},
-                          {T::Integer, "9223372036854775808"}};
-  for (const auto& cs : refused) {
-    SCOPED_TRACE(cs.value);
-    auto c = config();
-    c.columns = {pointerColumn("v", cs.type, "/v")};
-    expectRejected(prepare(c, request(std::string("{\"v\":") + cs.value + "}")), 422,
-                   "invalid_column", "column 'v' is not a valid");
-  }
-  auto h = config();
   h.columns = {headerColumn("ts", T::Timestamp, "x-epoch")};
   expectRejected(prepare(h, request("{}", {{"x-epoch", "999999999999999999"}})), 422,
                  "invalid_column", "timestamp");
+}
 
+TEST(PipelineColumns, NumbersAtTheEndsOfTheirColumnsRange) {
   const std::tuple<T, const char*, const char*> accepted[] = {
       {T::Timestamp, "253402300799999", "\"9999-12-31T23:59:59.999Z\""},
       {T::Timestamp, "-62135596800000", "\"0001-01-01T00:00:00.000Z\""},
