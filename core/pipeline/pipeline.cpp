@@ -5,7 +5,7 @@
 #include <Poco/DateTimeParser.h>
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
+#include <Poco/JSON/Stringifier.h>
 #include <Poco/Timestamp.h>
 
 #include <charconv>
@@ -23,6 +23,7 @@ namespace inlet::pipeline {
 using config::ColumnConfig;
 using config::PipelineConfig;
 using Poco::Dynamic::Var;
+using util::parseJson;
 
 Outcome errorOutcome(int status, const std::string& code, const std::string& message) {
   Outcome o;
@@ -93,13 +94,9 @@ std::optional<Var> pointerLookup(const Var& root, const std::string& pointer) {
       cur = obj->get(key);
     } else if (cur.type() == typeid(Poco::JSON::Array::Ptr)) {
       auto arr = cur.extract<Poco::JSON::Array::Ptr>();
-      // Nine digits at most, as in util::rawJsonAt: no body within limits has more elements,
-      // and a longer index would not fit.
-      if (key.empty() || key.size() > 9 || key.find_first_not_of("0123456789") != std::string::npos)
-        return std::nullopt;
-      size_t idx = std::stoul(key);
-      if (idx >= arr->size()) return std::nullopt;
-      cur = arr->get(static_cast<unsigned>(idx));
+      auto idx = util::jsonArrayIndex(key);
+      if (!idx || *idx >= arr->size()) return std::nullopt;
+      cur = arr->get(static_cast<unsigned>(*idx));
     } else {
       return std::nullopt;
     }
@@ -113,21 +110,6 @@ std::string varToJson(const Var& v) {
   std::ostringstream os;
   Poco::JSON::Stringifier::condense(v, os);
   return os.str();
-}
-
-std::optional<Var> parseJson(std::string_view text) {
-  try {
-    Poco::JSON::Parser parser;
-    std::string_view t = util::trimJsonSpace(text);
-    if (!t.empty() && (t.front() == '{' || t.front() == '['))
-      return std::optional<Var>(std::in_place, parser.parse(std::string(t)));
-    // Poco 1.11's parser refuses a bare scalar (17, "abc", true): parse it inside an array.
-    auto arr = parser.parse("[" + std::string(t) + "]").extract<Poco::JSON::Array::Ptr>();
-    if (!arr || arr->size() != 1) return std::nullopt;
-    return std::optional<Var>(std::in_place, arr->get(0));
-  } catch (...) {
-    return std::nullopt;
-  }
 }
 
 // ISO-8601 date-time with a zone, as providers send it (2021-03-25T05:09:27Z, …+02:00).

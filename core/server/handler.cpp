@@ -27,6 +27,14 @@ double secondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// A later answer (after the journal, or the delivery `ack: delivered` waits for), counted in the
+// pipeline's durations.
+void answerLater(pipeline::Pipeline& p, std::chrono::steady_clock::time_point started,
+                 const std::function<void(Reply&&)>& done, Reply&& reply) {
+  p.durations().observe(secondsSince(started));
+  done(std::move(reply));
+}
+
 }  // namespace
 
 Reply Handler::refusal(int status, const std::string& code, const std::string& message) {
@@ -177,10 +185,7 @@ void Handler::complete(pipeline::Pipeline& p, size_t count, const journal::Appen
                        const std::function<void(Reply&&)>& done) {
   in_flight_.fetch_sub(1, std::memory_order_relaxed);
   const auto& cfg = p.config();
-  auto answer = [&](Reply&& reply) {
-    p.durations().observe(secondsSince(started));
-    done(std::move(reply));
-  };
+  auto answer = [&](Reply&& reply) { answerLater(p, started, done, std::move(reply)); };
   Reply reply;
   switch (result.status) {
     case journal::AppendResult::Status::Failed:
@@ -205,8 +210,7 @@ void Handler::complete(pipeline::Pipeline& p, size_t count, const journal::Appen
       r.status = delivered ? 200 : 202;
       r.body = "{\"status\":\"accepted\",\"id\":" + id + extra +
                (delivered ? ",\"delivered\":true}" : ",\"delivered\":false}");
-      p.durations().observe(secondsSince(started));
-      done(std::move(r));
+      answerLater(p, started, done, std::move(r));
     };
     delivery_->whenDelivered(cfg.sinks, result.last_seq, cfg.ack_timeout_ms, delivered_reply);
     return;

@@ -90,14 +90,9 @@ size_t valueEnd(std::string_view t, size_t i) {
 // The text of a string literal (quotes included) with its escapes decoded by Poco's parser, the
 // one that reads the documents; nullopt when it is not a valid literal.
 std::optional<std::string> decodedString(std::string_view literal) {
-  try {
-    Poco::JSON::Parser parser;
-    auto array = parser.parse("[" + std::string(literal) + "]").extract<Poco::JSON::Array::Ptr>();
-    if (array->size() != 1 || !array->get(0).isString()) return std::nullopt;
-    return array->get(0).extract<std::string>();
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
+  auto value = parseJson(literal);
+  if (!value || !value->isString()) return std::nullopt;
+  return value->extract<std::string>();
 }
 
 // After a member or element ending at `i`: past the space and the comma to the next one.
@@ -125,6 +120,30 @@ std::string jsonPointerToken(std::string_view raw) {
     }
   }
   return token;
+}
+
+std::optional<size_t> jsonArrayIndex(std::string_view token) {
+  if (token.empty() || token.size() > 9 ||
+      token.find_first_not_of("0123456789") != std::string_view::npos)
+    return std::nullopt;
+  size_t index = 0;
+  for (char c : token) index = index * 10 + static_cast<size_t>(c - '0');
+  return index;
+}
+
+std::optional<Poco::Dynamic::Var> parseJson(std::string_view text) {
+  try {
+    Poco::JSON::Parser parser;
+    std::string_view t = trimJsonSpace(text);
+    if (!t.empty() && (t.front() == '{' || t.front() == '['))
+      return std::optional<Poco::Dynamic::Var>(std::in_place, parser.parse(std::string(t)));
+    // Poco 1.11's parser refuses a bare scalar (17, "abc", true): parse it inside an array.
+    auto arr = parser.parse("[" + std::string(t) + "]").extract<Poco::JSON::Array::Ptr>();
+    if (!arr || arr->size() != 1) return std::nullopt;
+    return std::optional<Poco::Dynamic::Var>(std::in_place, arr->get(0));
+  } catch (...) {
+    return std::nullopt;
+  }
 }
 
 std::optional<std::string_view> rawJsonAt(std::string_view json, std::string_view pointer) {
@@ -158,10 +177,9 @@ std::optional<std::string_view> rawJsonAt(std::string_view json, std::string_vie
         i = nextItem(json, value_end, end);
       }
     } else if (json[begin] == '[') {
-      if (token.empty() || token.size() > 9 ||
-          token.find_first_not_of("0123456789") != std::string::npos)
-        return std::nullopt;
-      size_t index = std::stoul(token);
+      auto wanted = jsonArrayIndex(token);
+      if (!wanted) return std::nullopt;
+      const size_t index = *wanted;
       size_t i = skipSpace(json, begin + 1);
       for (size_t n = 0; i < end && json[i] != ']'; ++n) {
         size_t value_end = valueEnd(json, i);

@@ -1,6 +1,7 @@
 // Small JSON text helpers for the hot path (escaping, validation, array element spans).
 #pragma once
 
+#include <Poco/Dynamic/Var.h>
 #include <inlet/text.h>
 
 #include <optional>
@@ -24,13 +25,21 @@ bool isValidJson(std::string_view text);
 std::optional<std::vector<std::string_view>> arrayElements(std::string_view text);
 
 // The exact bytes of the value a JSON pointer (RFC 6901) names in `json`, or nullopt when there
-// is none, or when an object on the way has a key written with escapes (they are not decoded).
-// Of duplicate keys the last wins, as in Poco's parser. Meant for text that passed isValidJson;
+// is none. Keys written with escapes are compared decoded; of duplicate keys the last wins, as in
+// Poco's parser. Meant for text that passed isValidJson;
 // malformed text gives nullopt or some span of it, never a read past its end.
 std::optional<std::string_view> rawJsonAt(std::string_view json, std::string_view pointer);
 
 // One reference token of a JSON pointer, unescaped (~1 is '/', ~0 is '~').
 std::string jsonPointerToken(std::string_view raw);
+
+// A reference token as an array index: digits only, nine at most (no body within limits has
+// more elements, and a longer index might not fit); nullopt otherwise.
+std::optional<size_t> jsonArrayIndex(std::string_view token);
+
+// `text` (one JSON value, a bare scalar included) parsed by Poco's parser, which the typed
+// columns and json: dedup keys read; nullopt when it does not parse.
+std::optional<Poco::Dynamic::Var> parseJson(std::string_view text);
 
 // Trims JSON whitespace from both ends.
 std::string_view trimJsonSpace(std::string_view s);
