@@ -1,5 +1,6 @@
 // libFuzzer harness for the JSON text helpers of the request path (core/util/json.h):
-// rawJsonAt, arrayElements and isValidJson, on bodies a sender controls.
+// rawJsonAt, arrayElements and isValidJson, and the SDK's body reader (inlet/json.h), on bodies
+// a sender controls.
 //
 // Fuzz input: a JSON pointer, a newline, then the document.
 //
@@ -7,6 +8,9 @@
 //   rawJsonAt and arrayElements return spans of the document, never bytes past it.
 //   On a valid document, every span rawJsonAt or arrayElements returns is valid JSON itself,
 //   and rawJsonAt on an element's own pointer ("/<index>") returns that same element.
+//   Every valid document nested no deeper than Poco's limit is read by sdk::json::parse, and
+//   what readable() rewrites is valid JSON that needs no second rewrite.
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -19,6 +23,23 @@
 using namespace inlet::util;
 
 namespace {
+
+// How deeply arrays and objects nest in `json` (brackets inside strings not counted).
+int depth(std::string_view json) {
+  int d = 0, most = 0;
+  for (size_t i = 0; i < json.size(); ++i) {
+    char c = json[i];
+    if (c == '"') {
+      for (++i; i < json.size() && json[i] != '"'; ++i)
+        if (json[i] == '\\') ++i;
+    } else if (c == '[' || c == '{') {
+      most = std::max(most, ++d);
+    } else if (c == ']' || c == '}') {
+      --d;
+    }
+  }
+  return most;
+}
 
 bool within(std::string_view part, std::string_view whole) {
   return part.data() >= whole.data() && part.data() + part.size() <= whole.data() + whole.size();
@@ -49,6 +70,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         auto at = rawJsonAt(text, "/" + std::to_string(i));
         CHECK(at && *at == e);
       }
+    }
+  }
+  auto rewritten = inlet::sdk::json::readable(text);
+  if (valid) {
+    // A bare scalar is read inside an array: one level fewer for it.
+    if (depth(text) <= 127) CHECK(inlet::sdk::json::parse(text).has_value());
+    if (rewritten) {
+      CHECK(isValidJson(*rewritten));
+      CHECK(!inlet::sdk::json::readable(*rewritten).has_value());
     }
   }
   return 0;

@@ -1,7 +1,5 @@
 #include "util/json.h"
 
-#include <Poco/JSON/Array.h>
-#include <Poco/JSON/Parser.h>
 #include <sqlite3.h>
 
 #include <memory>
@@ -129,21 +127,6 @@ std::optional<size_t> jsonArrayIndex(std::string_view token) {
   size_t index = 0;
   for (char c : token) index = index * 10 + static_cast<size_t>(c - '0');
   return index;
-}
-
-std::optional<Poco::Dynamic::Var> parseJson(std::string_view text) {
-  try {
-    Poco::JSON::Parser parser;
-    std::string_view t = trimJsonSpace(text);
-    if (!t.empty() && (t.front() == '{' || t.front() == '['))
-      return std::optional<Poco::Dynamic::Var>(std::in_place, parser.parse(std::string(t)));
-    // Poco 1.11's parser refuses a bare scalar (17, "abc", true): parse it inside an array.
-    auto arr = parser.parse("[" + std::string(t) + "]").extract<Poco::JSON::Array::Ptr>();
-    if (!arr || arr->size() != 1) return std::nullopt;
-    return std::optional<Poco::Dynamic::Var>(std::in_place, arr->get(0));
-  } catch (...) {
-    return std::nullopt;
-  }
 }
 
 std::optional<std::string_view> rawJsonAt(std::string_view json, std::string_view pointer) {

@@ -467,3 +467,139 @@ TEST(ArrayElements, RandomArraysGiveExactlyTheirElements) {
 }
 
 }  // namespace
+
+// --- reading bodies into Poco values (inlet/json.h) ------------------------------------------
+
+namespace {
+
+std::string stringAt(const Poco::Dynamic::Var& doc, const std::string& key) {
+  return doc.extract<Poco::JSON::Object::Ptr>()->getValue<std::string>(key);
+}
+
+Poco::Dynamic::Var valueAt(const Poco::Dynamic::Var& doc, const std::string& key) {
+  return doc.extract<Poco::JSON::Object::Ptr>()->get(key);
+}
+
+const std::string kReplacement = "\xef\xbf\xbd";  // U+FFFD
+
+}  // namespace
+
+TEST(SdkJsonParse, OrdinaryDocumentsAreNotRewritten) {
+  for (const char* doc : {R"({"a":"h\u00e9 \ud83d\ude00 \\ud800","n":[1,-2.5,1e308,1e-400]})",
+                          R"({"id":"12345678901234567890123","big":18446744073709551615})",
+                          R"([-9223372036854775808, 9223372036854775807, 123456789012345678])",
+                          "\"caf\xc3\xa9\"", "true", "", "{\"a\":"}) {
+    SCOPED_TRACE(doc);
+    EXPECT_FALSE(inlet::sdk::json::readable(doc).has_value());
+  }
+  auto doc = inlet::sdk::json::parse(R"({"a":"x\\ud800","b":"\ud83d\ude00"})");
+  ASSERT_TRUE(doc);
+  EXPECT_EQ(stringAt(*doc, "a"), "x\\ud800");  // an escaped backslash, not an escape
+  EXPECT_EQ(stringAt(*doc, "b"), "\xf0\x9f\x98\x80");
+}
+
+TEST(SdkJsonParse, LoneSurrogatesAndStrayBytesBecomeReplacementCharacters) {
+  // A truncated emoji (JavaScript's JSON.stringify writes lone surrogates as escapes) once hid
+  // every other field of the body: Poco's parser refuses the whole document.
+  auto doc = inlet::sdk::json::parse(
+      "{\"cut\":\"ab\\ud83d\",\"low\":\"\\udc00\\ud800x\",\"then\":\"\\uD83D\\u0041\","
+      "\"latin1\":\"caf\xe9\",\"id\":\"evt_1\"}");
+  ASSERT_TRUE(doc);
+  EXPECT_EQ(stringAt(*doc, "cut"), "ab" + kReplacement);
+  EXPECT_EQ(stringAt(*doc, "low"), kReplacement + kReplacement + "x");
+  EXPECT_EQ(stringAt(*doc, "then"), kReplacement + "A");
+  EXPECT_EQ(stringAt(*doc, "latin1"), "caf" + kReplacement);
+  EXPECT_EQ(stringAt(*doc, "id"), "evt_1");
+  // Keys too: the object stays readable.
+  auto key = inlet::sdk::json::object("{\"\\ud800\":1,\"id\":\"evt_2\"}");
+  ASSERT_TRUE(key);
+  EXPECT_EQ(key->getValue<std::string>("id"), "evt_2");
+  EXPECT_TRUE(key->has(kReplacement));
+}
+
+TEST(SdkJsonParse, NumbersPocoCannotHoldExactly) {
+  auto doc = inlet::sdk::json::parse(
+      R"({"wraps":18446744073709551616,"clamps":-9223372036854775809,"long":123456789012345678901234567890,
+          "huge":1e999,"neg":-1E400,"frac":0.5e99999,"max":18446744073709551615,"min":-9223372036854775808,
+          "tiny":1e-400,"id":"evt_3"})");
+  ASSERT_TRUE(doc);
+  // Poco alone reads 2^64 as 0 and -2^63-1 as -2^63: the nearest double instead.
+  EXPECT_FALSE(valueAt(*doc, "wraps").isInteger());
+  EXPECT_DOUBLE_EQ(valueAt(*doc, "wraps").convert<double>(), 18446744073709551616.0);
+  EXPECT_FALSE(valueAt(*doc, "clamps").isInteger());
+  EXPECT_DOUBLE_EQ(valueAt(*doc, "clamps").convert<double>(), -9223372036854775809.0);
+  EXPECT_DOUBLE_EQ(valueAt(*doc, "long").convert<double>(), 1.2345678901234568e29);
+  // Past a double's range: the literal itself, as a string.
+  EXPECT_EQ(stringAt(*doc, "huge"), "1e999");
+  EXPECT_EQ(stringAt(*doc, "neg"), "-1E400");
+  EXPECT_EQ(stringAt(*doc, "frac"), "0.5e99999");
+  // Within range: as Poco reads them.
+  EXPECT_EQ(valueAt(*doc, "max").convert<Poco::UInt64>(), 18446744073709551615ULL);
+  EXPECT_EQ(valueAt(*doc, "min").convert<Poco::Int64>(), INT64_MIN);
+  EXPECT_EQ(valueAt(*doc, "tiny").convert<double>(), 0.0);
+  EXPECT_EQ(stringAt(*doc, "id"), "evt_3");
+  // A bare scalar too.
+  auto scalar = inlet::sdk::json::parse(" 1e999 ");
+  ASSERT_TRUE(scalar);
+  EXPECT_EQ(scalar->extract<std::string>(), "1e999");
+}
+
+TEST(SdkJsonParse, TooDeepOrNotJsonIsNothing) {
+  EXPECT_TRUE(inlet::sdk::json::parse(std::string(128, '[') + std::string(128, ']')));
+  EXPECT_FALSE(inlet::sdk::json::parse(std::string(300, '[') + std::string(300, ']')));
+  for (const char* bad : {"", "   ", "{", "[1,]", "\"\\ud800", "1e", "-", "{\"a\":1e999"}) {
+    SCOPED_TRACE(bad);
+    EXPECT_FALSE(inlet::sdk::json::parse(bad));
+  }
+  EXPECT_FALSE(inlet::sdk::json::object("[1]"));
+  EXPECT_FALSE(inlet::sdk::json::object("\"x\""));
+}
+
+// Every document SQLite accepts, nested no deeper than Poco's limit, is read: random documents
+// built from the values Poco once refused or misread, in random places.
+TEST(SdkJsonParse, EveryValidDocumentOfRandomPiecesIsRead) {
+  const char* pieces[] = {"\"\\ud83d\"",
+                          "\"\\ude00\\ud83d\"",
+                          "\"a\\ud83d\\ude00b\"",
+                          "\"\xff\xfe\"",
+                          "\"\xc3\xa9\"",
+                          "\"\\\\ud800\"",
+                          "1e999",
+                          "-1e400",
+                          "18446744073709551616",
+                          "-99999999999999999999999",
+                          "0.1e-999",
+                          "12345678901234567890.5e300",
+                          "3",
+                          "true",
+                          "null",
+                          "\"\\u0000\"",
+                          "9223372036854775807",
+                          "-0"};
+  std::mt19937 rng(20261203);
+  std::function<std::string(int)> value = [&](int depth) -> std::string {
+    int kind = static_cast<int>(rng() % 4);
+    if (depth > 3 || kind == 0) return pieces[rng() % std::size(pieces)];
+    std::string out = kind == 1 ? "[" : "{";
+    int n = static_cast<int>(rng() % 4);
+    for (int i = 0; i < n; ++i) {
+      if (i) out += ", ";
+      if (kind != 1) out += std::string(pieces[rng() % 6]) + " : ";
+      out += value(depth + 1);
+    }
+    return out + (kind == 1 ? "]" : "}");
+  };
+  int read = 0;
+  for (int i = 0; i < 2000; ++i) {
+    std::string doc = value(0);
+    if (!isValidJson(doc)) continue;  // only what the host accepts as JSON is ever read
+    ++read;
+    auto parsed = inlet::sdk::json::parse(doc);
+    ASSERT_TRUE(parsed) << doc;
+    if (auto again = inlet::sdk::json::readable(doc)) {
+      EXPECT_TRUE(isValidJson(*again)) << doc;
+      EXPECT_FALSE(inlet::sdk::json::readable(*again)) << doc;  // one rewrite is enough
+    }
+  }
+  EXPECT_GT(read, 1000);
+}

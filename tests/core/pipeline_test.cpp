@@ -424,7 +424,17 @@ TEST(PipelineColumns, WrongTypeIs422) {
                         {T::Timestamp, "253402300800000"},  // 10000-01-01, in ms
                         {T::Timestamp, "-62135596800001"},  // a millisecond before year 1
                         {T::Integer, "18446744073709551615"},
-                        {T::Integer, "9223372036854775808"}};
+                        {T::Integer, "9223372036854775808"},
+                        // Past 64 bits or a double's range (Poco's parser alone read 2^64 as
+                        // 0 and refused the whole body over 1e999).
+                        {T::Integer, "18446744073709551616"},
+                        {T::Integer, "-9223372036854775809"},
+                        {T::Integer, "1e999"},
+                        {T::Real, "1e999"},
+                        {T::Real, "-1E400"},
+                        {T::Timestamp, "18446744073709551616"},
+                        {T::Timestamp, "1e999"},
+                        {T::Boolean, "1e999"}};
   for (const auto& cs : cases) {
     SCOPED_TRACE(cs.value);
     auto c = config();
@@ -455,6 +465,23 @@ TEST(PipelineColumns, NumbersAtTheEndsOfTheirColumnsRange) {
     c.columns = {pointerColumn("v", type, "/v")};
     EXPECT_EQ(columnsOf(c, std::string("{\"v\":") + in + "}"), std::string("{\"v\":") + out + "}");
   }
+}
+
+// One value Poco's parser cannot hold, anywhere in a body, once made every column of the event
+// missing (required ones refused it with 422 missing_column).
+TEST(PipelineColumns, ValuesPocoCannotHoldHideNothingElse) {
+  auto c = config();
+  c.columns = {pointerColumn("id", T::Text, "/id", true),  pointerColumn("note", T::Text, "/note"),
+               pointerColumn("n", T::Integer, "/n", true), pointerColumn("big", T::Text, "/big"),
+               pointerColumn("wide", T::Real, "/wide"),    pointerColumn("j", T::Json, "/j")};
+  EXPECT_EQ(columnsOf(c, R"({"id":"evt_1","note":"cut \ud83d","n":7,"big":1e999,)"
+                         R"("wide":18446744073709551616,"j":[-1E400,"\udc00"]})"),
+            "{\"id\":\"evt_1\",\"note\":\"cut \xef\xbf\xbd\",\"n\":7,\"big\":\"1e999\","
+            "\"wide\":1.8446744073709552e+19,\"j\":[\"-1E400\",\"\xef\xbf\xbd\"]}");
+  // A byte that is not UTF-8 in a string: U+FFFD, as in the headers column.
+  c.columns = {pointerColumn("id", T::Text, "/id", true), pointerColumn("s", T::Text, "/s")};
+  EXPECT_EQ(columnsOf(c, "{\"s\":\"caf\xe9\",\"id\":\"evt_2\"}"),
+            "{\"id\":\"evt_2\",\"s\":\"caf\xef\xbf\xbd\"}");
 }
 
 TEST(PipelineColumns, TimestampTextThatIsNotADateIsRefused) {
@@ -563,6 +590,18 @@ TEST(PipelineDedup, JsonPointer) {
   auto r = prepare(raw, request("not json"));
   ASSERT_TRUE(r.ok);
   EXPECT_EQ(r.claim_key, "");
+}
+
+TEST(PipelineDedup, JsonPointerBesideValuesPocoCannotHold) {
+  // The key is still found (it once was empty: no dedup at all for such bodies).
+  auto c = dedup(DedupConfig::Kind::Json, "/event/id");
+  auto p = prepare(c, request(R"({"text":"\ud83d","n":1e999,"event":{"id":"evt_9"}})"));
+  ASSERT_TRUE(p.ok);
+  EXPECT_EQ(p.claim_key, "evt_9");
+  auto wrap1 = prepare(c, request(R"({"event":{"id":18446744073709551616}})"));
+  auto wrap2 = prepare(c, request(R"({"event":{"id":0}})"));
+  ASSERT_TRUE(wrap1.ok && wrap2.ok);
+  EXPECT_NE(wrap1.claim_key, wrap2.claim_key);  // 2^64 once read as 0: a false duplicate
 }
 
 TEST(PipelineDedup, JsonPointerStringIsUnquoted) {
