@@ -1,7 +1,7 @@
 #include "discord.h"
 
-#include <Poco/JSON/Parser.h>
 #include <inlet/crypto.h>
+#include <inlet/json.h>
 
 namespace inlet::auth {
 
@@ -119,8 +119,7 @@ Verdict DiscordProvider::verify(const sdk::Request& request) const {
   bool webhook_event = false;
   int64_t type = -1;
   try {
-    Poco::JSON::Parser parser;
-    auto root = parser.parse(std::string(request.body));
+    auto root = sdk::json::parse(request.body).value_or(Poco::Dynamic::Var());
     if (root.type() == typeid(Poco::JSON::Object::Ptr)) {
       auto obj = root.extract<Poco::JSON::Object::Ptr>();
       webhook_event = obj->has("version") && !obj->has("token");

@@ -1,7 +1,7 @@
 #include "hmac.h"
 
-#include <Poco/JSON/Parser.h>
 #include <inlet/crypto.h>
+#include <inlet/json.h>
 #include <openssl/evp.h>
 
 namespace inlet::auth {
@@ -107,13 +107,10 @@ Verdict HmacProvider::verify(const sdk::Request& request) const {
   enum { Unparsed, Parsed, NotJson } json_state = Unparsed;
   auto jsonOk = [&] {
     if (json_state == Unparsed) {
-      try {
-        Poco::JSON::Parser parser;  // default depth limit (128) bounds recursion
-        json = parser.parse(std::string(request.body));
-        json_state = Parsed;
-      } catch (const std::exception&) {
-        json_state = NotJson;
-      }
+      // Poco's default depth limit (128) bounds recursion.
+      auto parsed = sdk::json::parse(request.body);
+      json_state = parsed ? Parsed : NotJson;
+      if (parsed) json = std::move(*parsed);
     }
     return json_state == Parsed;
   };

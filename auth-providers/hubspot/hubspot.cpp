@@ -1,7 +1,7 @@
 #include "hubspot.h"
 
-#include <Poco/JSON/Parser.h>
 #include <inlet/crypto.h>
+#include <inlet/json.h>
 #include <inlet/text.h>
 
 #include <cctype>
@@ -49,8 +49,9 @@ std::optional<std::string> idText(const Poco::JSON::Object::Ptr& event, const st
 // after verification; anything else leaves both empty.
 void extractIds(std::string_view body, Verdict& verdict) {
   try {
-    Poco::JSON::Parser parser;
-    auto parsed = parser.parse(std::string(body));
+    auto read = sdk::json::parse(body);
+    if (!read) return;
+    const Poco::Dynamic::Var& parsed = *read;
     std::vector<Poco::JSON::Object::Ptr> events;
     if (parsed.type() == typeid(Poco::JSON::Array::Ptr)) {
       auto array = parsed.extract<Poco::JSON::Array::Ptr>();

@@ -1,7 +1,7 @@
 #include "segment.h"
 
-#include <Poco/JSON/Parser.h>
 #include <inlet/crypto.h>
+#include <inlet/json.h>
 #include <inlet/text.h>
 
 namespace inlet::auth {
@@ -25,8 +25,7 @@ size_t skipSpace(std::string_view s, size_t i) {
 // Only called on bytes that were just authenticated; anything unparsable leaves both empty.
 void extractIds(std::string_view json, Verdict& verdict) {
   try {
-    Poco::JSON::Parser parser;
-    auto object = parser.parse(std::string(json)).extract<Poco::JSON::Object::Ptr>();
+    auto object = sdk::json::object(json);
     if (!object) return;
     if (object->has("messageId") && object->get("messageId").isString())
       verdict.delivery_id = object->getValue<std::string>("messageId");

@@ -1,7 +1,7 @@
 #include "slack.h"
 
-#include <Poco/JSON/Parser.h>
 #include <inlet/crypto.h>
+#include <inlet/json.h>
 #include <inlet/text.h>
 
 #include <charconv>
@@ -63,13 +63,8 @@ std::string stringField(const Poco::JSON::Object::Ptr& object, const std::string
 Verdict describe(std::string_view body) {
   size_t first = body.find_first_not_of(" \t\r\n");
   if (first != std::string_view::npos && body[first] == '{') {
-    Poco::JSON::Object::Ptr object;
-    try {
-      Poco::JSON::Parser parser;
-      object = parser.parse(std::string(body)).extract<Poco::JSON::Object::Ptr>();
-    } catch (...) {
-      return Verdict::accept();
-    }
+    Poco::JSON::Object::Ptr object = sdk::json::object(body);
+    if (!object) return Verdict::accept();
     if (stringField(object, "type") == "url_verification") {
       if (!object->has("challenge") || !object->get("challenge").isString())
         return Verdict::reject(400, "invalid_challenge",
@@ -79,8 +74,8 @@ Verdict describe(std::string_view body) {
       v.http_status = 200;
       v.event_type = "url_verification";
       v.response_content_type = "application/json";
-      v.response_body =
-          R"({"challenge":)" + sdk::text::jsonString(object->getValue<std::string>("challenge")) + "}";
+      v.response_body = R"({"challenge":)" +
+                        sdk::text::jsonString(object->getValue<std::string>("challenge")) + "}";
       // The host copies the answer into a fixed buffer: refuse rather than send it cut short.
       if (v.response_body.size() >= sizeof(inlet_auth_result::response_body))
         return Verdict::reject(400, "invalid_challenge", "url_verification challenge is too large");

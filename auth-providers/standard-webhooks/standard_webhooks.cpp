@@ -1,8 +1,8 @@
 #include "standard_webhooks.h"
 
 #include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
 #include <inlet/crypto.h>
+#include <inlet/json.h>
 
 #include <stdexcept>
 
@@ -26,11 +26,8 @@ bool isPrintableToken(std::string_view s) {
 }
 
 std::string eventType(std::string_view body) {
-  size_t i = body.find_first_not_of(" \t\r\n");
-  if (i == std::string_view::npos || body[i] != '{') return {};
   try {
-    Poco::JSON::Parser parser;
-    auto obj = parser.parse(std::string(body)).extract<Poco::JSON::Object::Ptr>();
+    auto obj = sdk::json::object(body);
     if (!obj) return {};
     auto v = obj->get("type");
     return v.isString() ? v.extract<std::string>() : std::string();

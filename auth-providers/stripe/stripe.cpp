@@ -1,7 +1,7 @@
 #include "stripe.h"
 
-#include <Poco/JSON/Parser.h>
 #include <inlet/crypto.h>
+#include <inlet/json.h>
 #include <inlet/text.h>
 
 #include <charconv>
@@ -74,8 +74,7 @@ std::variant<Header, Verdict> parse(std::string_view value) {
 // is not a JSON object leaves both empty rather than failing an authentic request.
 void extractIds(std::string_view body, Verdict& verdict) {
   try {
-    Poco::JSON::Parser parser;
-    auto object = parser.parse(std::string(body)).extract<Poco::JSON::Object::Ptr>();
+    auto object = sdk::json::object(body);
     if (!object) return;
     if (object->has("id") && object->get("id").isString())
       verdict.delivery_id = object->getValue<std::string>("id");

@@ -1,8 +1,8 @@
 #include "twilio.h"
 
 #include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
 #include <inlet/crypto.h>
+#include <inlet/json.h>
 
 #include <algorithm>
 #include <stdexcept>
@@ -62,11 +62,8 @@ std::string eventTypeFromParams(const TwilioProvider::Params& params) {
 }
 
 std::string eventTypeFromJson(std::string_view body) {
-  size_t i = body.find_first_not_of(" \t\r\n");
-  if (i == std::string_view::npos || body[i] != '{') return {};
   try {
-    Poco::JSON::Parser parser;
-    auto obj = parser.parse(std::string(body)).extract<Poco::JSON::Object::Ptr>();
+    auto obj = sdk::json::object(body);
     if (!obj) return {};
     for (const char* field : kEventFields) {
       auto v = obj->get(field);

@@ -104,6 +104,26 @@ TEST_F(Providers, StripeFreshAndStale) {
             "evt_test_webhook|charge.succeeded\n");
 }
 
+// A lone UTF-16 surrogate in a customer's name (valid JSON: the host accepts and stores it) once
+// hid the event's id from the plugin, so `dedup: auto` let the provider's retry in twice.
+TEST_F(Providers, StripeRetryOfAnEventWithALoneSurrogateIsADuplicate) {
+  std::string body = R"({"id":"evt_cut","type":"customer.updated","name":"Ana \ud83d"})";
+  std::string t = std::to_string(nowSeconds());
+  std::string sig =
+      "t=" + t + ",v1=" +
+      crypto::toHex(crypto::hmac(crypto::Digest::Sha256, "whsec_test_secret", t, ".", body));
+  auto first = post(server_->port(), "/h/stripe", body, {{"Stripe-Signature", sig}});
+  EXPECT_EQ(first.status, 200) << first.body;
+  EXPECT_NE(first.body.find("\"accepted\""), std::string::npos) << first.body;
+  auto retry = post(server_->port(), "/h/stripe", body, {{"Stripe-Signature", sig}});
+  EXPECT_EQ(retry.status, 200) << retry.body;
+  EXPECT_NE(retry.body.find("\"duplicate\""), std::string::npos) << retry.body;
+  EXPECT_EQ(sqlite(dir_.str("journal.db"),
+                   "SELECT delivery_id, event_type, coalesce(body, data) = '" + body +
+                       "' FROM events WHERE pipeline='stripe'"),  // body is NULL when = data
+            "evt_cut|customer.updated|1\n");
+}
+
 TEST_F(Providers, SlackUrlVerificationIsAnsweredAndNotStored) {
   std::string body =
       R"({"token":"x","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","type":"url_verification"})";

@@ -27,6 +27,7 @@
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 #include <inlet/abi.h>
+#include <inlet/json.h>
 #include <openssl/opensslv.h>
 
 #include <algorithm>
@@ -156,11 +157,8 @@ class Config {
 inline std::vector<std::string> jsonStringFields(std::string_view body,
                                                  std::initializer_list<const char*> keys) {
   std::vector<std::string> out(keys.size());
-  size_t i = body.find_first_not_of(" \t\r\n");
-  if (i == std::string_view::npos || body[i] != '{') return out;
   try {
-    Poco::JSON::Parser parser;
-    auto obj = parser.parse(std::string(body)).extract<Poco::JSON::Object::Ptr>();
+    auto obj = json::object(body);
     if (!obj) return out;
     size_t k = 0;
     for (const char* key : keys) {
