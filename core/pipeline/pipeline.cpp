@@ -160,6 +160,18 @@ std::optional<Var> valueAt(const Var& root, std::string_view json, const std::st
   return v;
 }
 
+// The number at `pointer` as the sender wrote it (every digit of 2^64, the zero of 10.50), when
+// `v`, the value Poco read there, is a number; text columns and dedup keys take it so.
+std::optional<std::string_view> numberLiteral(const Var& v, std::string_view json,
+                                              const std::string& pointer) {
+  if (!v.isNumeric() || v.isBoolean()) return std::nullopt;
+  auto raw = util::rawJsonAt(json, pointer);
+  if (!raw || raw->empty() ||
+      !(raw->front() == '-' || (raw->front() >= '0' && raw->front() <= '9')))
+    return std::nullopt;
+  return raw;
+}
+
 // Column value → JSON text, or nullopt when the type is wrong.
 std::optional<std::string> typedFromJson(const Var& v, ColumnConfig::Type t) {
   using T = ColumnConfig::Type;
@@ -333,6 +345,7 @@ std::optional<std::string> jsonPointer(std::string_view json, const std::string&
   if (!root) return std::nullopt;
   auto v = valueAt(*root, json, pointer);
   if (!v) return std::nullopt;
+  if (auto literal = numberLiteral(*v, json, pointer)) return std::string(*literal);
   return varToJson(*v);
 }
 
@@ -506,7 +519,10 @@ Prepared Pipeline::prepare(const Request& r, const inlet_auth_result& verdict) c
         } else if (root) {
           if (auto v = valueAt(*root, e.data_json, col.pointer); v && !v->isEmpty()) {
             present = true;
-            value = typedFromJson(*v, col.type);
+            auto literal = col.type == ColumnConfig::Type::Text
+                               ? numberLiteral(*v, e.data_json, col.pointer)
+                               : std::nullopt;
+            value = literal ? util::jsonString(*literal) : typedFromJson(*v, col.type);
           }
         }
         std::string where = items.size() > 1 ? " in item " + std::to_string(i + 1) : "";

@@ -82,7 +82,8 @@ class Pipeline {
 // Helpers exposed for tests.
 std::string headersJson(const std::vector<std::pair<std::string, std::string>>& headers);
 std::string formToJson(std::string_view body);
-// RFC 6901 pointer lookup in JSON text; returns the JSON text of the value or nullopt.
+// RFC 6901 pointer lookup in JSON text; returns the JSON text of the value (a number as written)
+// or nullopt.
 std::optional<std::string> jsonPointer(std::string_view json, const std::string& pointer);
 
 }  // namespace inlet::pipeline
