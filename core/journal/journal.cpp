@@ -403,8 +403,10 @@ void Journal::commitBatch(std::vector<std::unique_ptr<Submission>>& batch,
   }
   // Kept before the callbacks run: once an append has returned, recentAfter() has its events.
   keepRecent(batch, results, committed);
-  for (size_t i = 0; i < batch.size(); ++i) batch[i]->done(results[i]);
+  // The listener too: once a sender has its 200, the sinks count its events as owed (a
+  // shutdown right after the answer waits for them to be delivered).
   if (last_seq && listener) listener(last_seq);
+  for (size_t i = 0; i < batch.size(); ++i) batch[i]->done(results[i]);
 }
 
 void Journal::keepRecent(std::vector<std::unique_ptr<Submission>>& batch,
