@@ -107,7 +107,7 @@ Verdict HmacProvider::verify(const sdk::Request& request) const {
   enum { Unparsed, Parsed, NotJson } json_state = Unparsed;
   auto jsonOk = [&] {
     if (json_state == Unparsed) {
-      // Poco's default depth limit (128) bounds recursion.
+      // The SDK's reader bounds nesting (2,000 levels, as SQLite).
       auto parsed = sdk::json::parse(request.body);
       json_state = parsed ? Parsed : NotJson;
       if (parsed) json = std::move(*parsed);

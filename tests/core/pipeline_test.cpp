@@ -490,6 +490,15 @@ TEST(PipelineColumns, ValuesPocoCannotHoldHideNothingElse) {
             "{\"id\":\"evt_2\",\"s\":\"caf\xef\xbf\xbd\"}");
 }
 
+TEST(PipelineColumns, BodiesNestedAsDeepAsSqliteAllowsAreRead) {
+  // Poco's parser alone stops at 128 levels: every column of such a body read as missing.
+  auto nest = [](int depth) { return std::string(depth, '[') + "7" + std::string(depth, ']'); };
+  auto c = config();
+  c.columns = {pointerColumn("id", T::Text, "/id", true), pointerColumn("j", T::Json, "/deep/0/0")};
+  EXPECT_EQ(columnsOf(c, R"({"id":"evt_1","deep":)" + nest(1998) + "}"),
+            R"({"id":"evt_1","j":)" + nest(1996) + "}");
+}
+
 TEST(PipelineColumns, TimestampTextThatIsNotADateIsRefused) {
   auto c = config();
   c.columns = {pointerColumn("ts", T::Timestamp, "/t")};
