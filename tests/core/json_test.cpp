@@ -557,6 +557,10 @@ TEST(SdkJsonParse, TooDeepOrNotJsonIsNothing) {
   }
   EXPECT_FALSE(inlet::sdk::json::object("[1]"));
   EXPECT_FALSE(inlet::sdk::json::object("\"x\""));
+  EXPECT_FALSE(inlet::sdk::json::object("To=%2B1&Body=hi"));  // a form body
+  auto obj = inlet::sdk::json::object(" \r\n{\"a\":1}");
+  ASSERT_TRUE(obj);
+  EXPECT_EQ(obj->getValue<int>("a"), 1);
 }
 
 // Every document SQLite accepts, nested no deeper than Poco's limit, is read: random documents

@@ -165,6 +165,9 @@ inline std::optional<Poco::Dynamic::Var> parse(std::string_view text) {
 
 // The top-level JSON object of `text`, read as parse() reads it; null when `text` is not one.
 inline Poco::JSON::Object::Ptr object(std::string_view text) {
+  const size_t first = text.find_first_not_of(" \t\r\n");
+  // Not an object (a form body, an array, a scalar): no parse at all.
+  if (first == std::string_view::npos || text[first] != '{') return nullptr;
   auto v = parse(text);
   if (!v || v->type() != typeid(Poco::JSON::Object::Ptr)) return nullptr;
   return v->extract<Poco::JSON::Object::Ptr>();
