@@ -2,7 +2,7 @@
 //
 // The host accepts a body as JSON when SQLite's json_valid does (RFC 8259). Poco 1.11's parser,
 // which builds the values plugins and typed columns read, refuses or misreads a few documents
-// that RFC 8259 allows, and one such value anywhere in a body used to hide every field of it
+// that RFC 8259 allows, and one such value anywhere in a body would hide every field of it
 // (a provider's delivery id, a pipeline's columns and dedup key). parse() reads them as follows:
 //
 //   a lone UTF-16 surrogate escape ("\ud83d" from a truncated emoji) → U+FFFD
