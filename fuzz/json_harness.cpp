@@ -10,6 +10,8 @@
 //   and rawJsonAt on an element's own pointer ("/<index>") returns that same element.
 //   Every valid document is read by sdk::json::parse, and what readable() rewrites is valid
 //   JSON that needs no second rewrite.
+#include <inlet/json.h>
+
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>

@@ -7,6 +7,7 @@
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Stringifier.h>
 #include <Poco/Timestamp.h>
+#include <inlet/json.h>
 
 #include <charconv>
 #include <cmath>
@@ -23,7 +24,7 @@ namespace inlet::pipeline {
 using config::ColumnConfig;
 using config::PipelineConfig;
 using Poco::Dynamic::Var;
-using util::parseJson;
+using sdk::json::parse;
 
 Outcome errorOutcome(int status, const std::string& code, const std::string& message) {
   Outcome o;
@@ -129,6 +130,18 @@ bool fitsInt64(const Var& v) {
                              static_cast<Poco::UInt64>(std::numeric_limits<int64_t>::max());
 }
 
+// The number at `pointer` as the sender wrote it (every digit of 2^64, the zero of 10.50), when
+// `v`, the value Poco read there, is a number; text columns and dedup keys take it so.
+std::optional<std::string_view> numberLiteral(const Var& v, std::string_view json,
+                                              const std::string& pointer) {
+  if (!v.isNumeric() || v.isBoolean()) return std::nullopt;
+  auto raw = util::rawJsonAt(json, pointer);
+  if (!raw || raw->empty() ||
+      !(raw->front() == '-' || (raw->front() >= '0' && raw->front() <= '9')))
+    return std::nullopt;
+  return raw;
+}
+
 // Poco 1.11's parser reads a negative integer below -2^53 through a double, which loses its last
 // digits (-9007199254740993 becomes -9007199254740992). The exact number, when `v` is such a
 // value, from its literal at `pointer` in `json`.
@@ -142,7 +155,7 @@ std::optional<Poco::Int64> exactInteger(const Var& v, std::string_view json,
     return std::nullopt;
   }
   if (n > -(Poco::Int64(1) << 53)) return std::nullopt;  // exact down to -2^53
-  auto raw = util::rawJsonAt(json, pointer);
+  auto raw = numberLiteral(v, json, pointer);
   if (!raw) return std::nullopt;
   Poco::Int64 exact = 0;  // an integer literal only: from_chars stops at '.' or 'e'
   auto [end, ec] = std::from_chars(raw->data(), raw->data() + raw->size(), exact);
@@ -160,16 +173,10 @@ std::optional<Var> valueAt(const Var& root, std::string_view json, const std::st
   return v;
 }
 
-// The number at `pointer` as the sender wrote it (every digit of 2^64, the zero of 10.50), when
-// `v`, the value Poco read there, is a number; text columns and dedup keys take it so.
-std::optional<std::string_view> numberLiteral(const Var& v, std::string_view json,
-                                              const std::string& pointer) {
-  if (!v.isNumeric() || v.isBoolean()) return std::nullopt;
-  auto raw = util::rawJsonAt(json, pointer);
-  if (!raw || raw->empty() ||
-      !(raw->front() == '-' || (raw->front() >= '0' && raw->front() <= '9')))
-    return std::nullopt;
-  return raw;
+// The JSON text of `v`, the value at `pointer` in `json`: a number as written.
+std::string jsonText(const Var& v, std::string_view json, const std::string& pointer) {
+  if (auto literal = numberLiteral(v, json, pointer)) return std::string(*literal);
+  return varToJson(v);
 }
 
 // Column value → JSON text, or nullopt when the type is wrong.
@@ -242,7 +249,7 @@ std::optional<std::string> typedFromText(const std::string& s, ColumnConfig::Typ
       return util::jsonString(s);
     case T::Integer:
     case T::Real: {
-      auto v = parseJson(s);
+      auto v = parse(s);
       if (!v) return std::nullopt;
       return typedFromJson(*valueAt(*v, s, ""), t);
     }
@@ -341,12 +348,11 @@ std::string formToJson(std::string_view body) {
 }
 
 std::optional<std::string> jsonPointer(std::string_view json, const std::string& pointer) {
-  auto root = parseJson(json);
+  auto root = parse(json);
   if (!root) return std::nullopt;
   auto v = valueAt(*root, json, pointer);
   if (!v) return std::nullopt;
-  if (auto literal = numberLiteral(*v, json, pointer)) return std::string(*literal);
-  return varToJson(*v);
+  return jsonText(*v, json, pointer);
 }
 
 Pipeline::Pipeline(config::PipelineConfig config, std::unique_ptr<plugin::AuthInstance> auth)
@@ -464,6 +470,15 @@ Prepared Pipeline::prepare(const Request& r, const inlet_auth_result& verdict) c
     }
   }
 
+  // An item's data as Poco values; the first item's is parsed once for its key and its columns.
+  std::optional<std::optional<Var>> first_document;
+  auto document = [&](size_t i) -> std::optional<Var> {
+    if (items[i].data.empty()) return std::nullopt;
+    if (i != 0) return parse(items[i].data);
+    if (!first_document) first_document = parse(items[0].data);
+    return *first_document;
+  };
+
   // 2. Dedup key (claimed once per request; each event carries a unique derived key).
   std::string key;
   switch (config_.dedup.kind) {
@@ -476,12 +491,11 @@ Prepared Pipeline::prepare(const Request& r, const inlet_auth_result& verdict) c
       if (auto* h = lastHeader(r.headers, config_.dedup.argument)) key = *h;
       break;
     case config::DedupConfig::Kind::Json:
-      if (!items.front().data.empty()) {
-        if (auto v = jsonPointer(items.front().data, config_.dedup.argument)) {
-          auto parsed = parseJson(*v);
-          key = parsed && parsed->isString() ? parsed->extract<std::string>() : *v;
-        }
-      }
+      // A string unquoted (the same id as a header gives the same key), else its JSON text.
+      if (auto root = document(0))
+        if (auto v = valueAt(*root, items.front().data, config_.dedup.argument))
+          key = v->isString() ? v->extract<std::string>()
+                              : jsonText(*v, items.front().data, config_.dedup.argument);
       break;
   }
   if (key.size() > 512) key.resize(512);  // a hostile sender must not make the index huge
@@ -504,8 +518,7 @@ Prepared Pipeline::prepare(const Request& r, const inlet_auth_result& verdict) c
     e.data_json = items[i].data;
     e.authenticated = !first_only || (config_.split != PipelineConfig::Split::None && i == 0);
     if (!config_.columns.empty()) {
-      std::optional<Var> root;
-      if (!e.data_json.empty()) root = parseJson(e.data_json);
+      std::optional<Var> root = document(i);
       std::string cols = "{";
       for (size_t c = 0; c < config_.columns.size(); ++c) {
         const auto& col = config_.columns[c];

@@ -1,5 +1,6 @@
 #include "util/json.h"
 
+#include <inlet/json.h>
 #include <sqlite3.h>
 
 #include <memory>
@@ -85,10 +86,10 @@ size_t valueEnd(std::string_view t, size_t i) {
   return i > start ? i : std::string_view::npos;
 }
 
-// The text of a string literal (quotes included) with its escapes decoded by Poco's parser, the
-// one that reads the documents; nullopt when it is not a valid literal.
+// The text of a string literal (quotes included) with its escapes decoded as the documents are
+// read (inlet/json.h); nullopt when it is not a valid literal.
 std::optional<std::string> decodedString(std::string_view literal) {
-  auto value = parseJson(literal);
+  auto value = sdk::json::parse(literal);
   if (!value || !value->isString()) return std::nullopt;
   return value->extract<std::string>();
 }

@@ -1,8 +1,6 @@
 // Small JSON text helpers for the hot path (escaping, validation, array element spans).
 #pragma once
 
-#include <Poco/Dynamic/Var.h>
-#include <inlet/json.h>
 #include <inlet/text.h>
 
 #include <optional>
@@ -37,12 +35,6 @@ std::string jsonPointerToken(std::string_view raw);
 // A reference token as an array index: digits only, nine at most (no body within limits has
 // more elements, and a longer index might not fit); nullopt otherwise.
 std::optional<size_t> jsonArrayIndex(std::string_view token);
-
-// `text` (one JSON value, a bare scalar included) as the typed columns and json: dedup keys read
-// it: Poco's values, read the way plugins read bodies (inlet/json.h); nullopt when not JSON.
-inline std::optional<Poco::Dynamic::Var> parseJson(std::string_view text) {
-  return sdk::json::parse(text);
-}
 
 // Trims JSON whitespace from both ends.
 std::string_view trimJsonSpace(std::string_view s);

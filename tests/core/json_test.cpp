@@ -6,6 +6,7 @@
 #include <Poco/JSON/Parser.h>
 #include <Poco/JSON/Stringifier.h>
 #include <gtest/gtest.h>
+#include <inlet/json.h>
 
 #include <algorithm>
 #include <atomic>

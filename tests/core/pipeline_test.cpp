@@ -628,7 +628,7 @@ TEST(PipelineDedup, JsonPointerStringIsUnquoted) {
   ASSERT_TRUE(p.ok);
   if (p.claim_key == "\"evt_123\"") {
     FAIL() << "a json: dedup key that is a string keeps its JSON quotes (claim key "
-              "'\"evt_123\"' instead of 'evt_123'): parseJson() cannot parse a top-level string";
+              "'\"evt_123\"' instead of 'evt_123'): the JSON reader cannot read a top-level string";
   }
   EXPECT_EQ(p.claim_key, "evt_123");  // a string value is used unquoted
   EXPECT_EQ(p.events[0].dedup_key, "evt_123");
