@@ -629,11 +629,10 @@ void Server::start() {
     peers.push_back(loops_.back().get());
   }
   for (auto& loop : loops_) loop->setPeers(peers);
-  for (size_t i = 0; i < loops_.size(); ++i)
-    threads_.emplace_back([l = loops_[i].get(), i] {
-      util::nameThread("inlet-loop-" + std::to_string(i));
-      l->run();
-    });
+  for (size_t i = 0; i < loops_.size(); ++i) {
+    threads_.emplace_back([l = loops_[i].get()] { l->run(); });
+    util::nameThread(threads_.back(), "inlet-loop-" + std::to_string(i));
+  }
   running_ = true;
 }
 

@@ -31,6 +31,10 @@ void nameThread(const std::string& name) {
   pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
 }
 
+void nameThread(std::thread& thread, const std::string& name) {
+  pthread_setname_np(thread.native_handle(), name.substr(0, 15).c_str());
+}
+
 int usableCores() {
   cpu_set_t set;
   CPU_ZERO(&set);
