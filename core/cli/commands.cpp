@@ -424,7 +424,13 @@ int replay(const std::vector<std::string>& argv) {
   auto sit = std::find_if(rt->sinks.begin(), rt->sinks.end(),
                           [&](const auto& s) { return s.name == sink_name; });
   if (sit == rt->sinks.end()) {
-    std::cerr << "inlet replay: no sink named " << sink_name << "\n";
+    auto configured = cfg->sinks.find(sink_name);
+    if (configured != cfg->sinks.end() && configured->second.type == config::kJournalSinkType)
+      std::cerr << "inlet replay: sink " << sink_name
+                << " is of type journal: its tables are views over the journal and always show "
+                   "every event; there is nothing to replay\n";
+    else
+      std::cerr << "inlet replay: no sink named " << sink_name << "\n";
     return 2;
   }
   journal::Reader::Filter filter;

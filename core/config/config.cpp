@@ -289,6 +289,13 @@ void readSinks(Reader& r, const YAML::Node& n, Config& c) {
     const auto& body = kv.second;
     if (!r.isMap(body, "sink '" + s.name + "'")) continue;
     if (auto t = r.str(body, "type", true)) s.type = *t;
+    if (s.type == kJournalSinkType) {
+      // Nothing to deliver, batch or retry: the journal's own commit writes the table.
+      r.allowOnly(body, {"type"}, "sink '" + s.name + "' (type journal)");
+      s.where = r.pos(kv.first);
+      c.sinks[s.name] = s;
+      continue;
+    }
     r.integer(body, "batch_size", s.batch_size, 1, 100'000);
     r.duration(body, "batch_wait", s.batch_wait_ms);
     if (s.batch_wait_ms > 10'000) r.fail(body["batch_wait"], "'batch_wait' must be at most 10s");
@@ -519,12 +526,24 @@ void crossCheck(Reader& r, Config& c, const YAML::Node& root) {
     }
     i = 0;
     auto sinks_node = node["sinks"];
+    bool in_journal = false;
     for (const auto& s : p.sinks) {
-      if (!c.sinks.count(s)) {
-        YAML::Node at = sinks_node.IsSequence() && i < sinks_node.size()
-                            ? sinks_node[i]
-                            : (sinks_node.IsDefined() ? sinks_node : node);
+      YAML::Node at = sinks_node.IsSequence() && i < sinks_node.size()
+                          ? sinks_node[i]
+                          : (sinks_node.IsDefined() ? sinks_node : node);
+      auto sink = c.sinks.find(s);
+      if (sink == c.sinks.end())
         r.fail(at, "pipeline '" + p.name + "' refers to unknown sink '" + s + "'");
+      else if (sink->second.type == kJournalSinkType && !in_journal) {
+        in_journal = true;
+        static const std::set<std::string> journal_own = {"events", "claim_log", "cursors",
+                                                          "dead_letters"};
+        const std::string t = lower(p.table);
+        if (journal_own.count(t) || t.rfind("sqlite_", 0) == 0)
+          r.fail(node["table"].IsDefined() ? node["table"] : at,
+                 "table '" + p.table + "' is a name the journal's database uses itself (sink '" +
+                     s + "' is of type journal): choose another table");
+        c.journal.tables.push_back({p.table, p.name, p.columns});
       }
       ++i;
     }

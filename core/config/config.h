@@ -112,6 +112,17 @@ struct ServerConfig {
   int background_nice = 5;  // added to the nice value of sink delivery and journal checkpoints
 };
 
+// The sink type the journal serves itself: no plugin, no second copy. A pipeline's `table:` is
+// then a view in the journal's database over that pipeline's events, which the journal keeps
+// (retention does not prune them).
+inline constexpr const char* kJournalSinkType = "journal";
+
+// A table served by the journal (a pipeline with a sink of type `journal`).
+struct JournalTable {
+  std::string table, pipeline;
+  std::vector<ColumnConfig> columns;
+};
+
 struct JournalConfig {
   std::string path = "data/journal.db";
   int64_t retention_ms = 7LL * 24 * 3600 * 1000;
@@ -119,6 +130,7 @@ struct JournalConfig {
   // Dedup claims kept in memory before they are moved, sorted, into the claims database (not a
   // YAML setting; tests lower it).
   size_t claims_flush_at = 65536;
+  std::vector<JournalTable> tables;  // derived from sinks of type `journal`, not a YAML key
 };
 
 struct Config {

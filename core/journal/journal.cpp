@@ -4,6 +4,7 @@
 #include <chrono>
 #include <filesystem>
 
+#include "journal/tables.h"
 #include "util/ids.h"
 #include "util/log.h"
 #include "util/thread.h"
@@ -94,6 +95,7 @@ Journal::Journal(const config::JournalConfig& config, int background_nice)
       "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF; "
       "PRAGMA temp_store=MEMORY;");
   db_->exec(kSchema);
+  serveTables(*db_, config_.tables);
   auto* d = db_->get();
   insert_event_ =
       Statement(d,
@@ -477,9 +479,15 @@ void Journal::prune() {
   std::lock_guard<std::mutex> lock(db_mutex_);
   try {
     uint64_t floor = prune_floor_ ? prune_floor_() : UINT64_MAX;
-    Statement del_events(db_->get(),
-                         "DELETE FROM events WHERE received_at < ?1 AND seq <= ?2 "
-                         "AND seq NOT IN (SELECT seq FROM dead_letters)");
+    // The events of a table the journal serves are that table's rows: kept.
+    std::string kept;
+    for (const auto& t : config_.tables)
+      kept += (kept.empty() ? "" : ", ") + quoteLiteral(t.pipeline);
+    std::string sql =
+        "DELETE FROM events WHERE received_at < ?1 AND seq <= ?2 "
+        "AND seq NOT IN (SELECT seq FROM dead_letters)";
+    if (!kept.empty()) sql += " AND pipeline NOT IN (" + kept + ")";
+    Statement del_events(db_->get(), sql.c_str());
     del_events.bind(1, now - config_.retention_ms)
         .bind(2, static_cast<int64_t>(std::min<uint64_t>(floor, INT64_MAX)));
     del_events.step();

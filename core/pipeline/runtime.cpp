@@ -50,6 +50,7 @@ std::unique_ptr<Runtime> buildRuntime(const config::Config& config, const BuildO
   // Sinks.
   std::map<std::string, std::string> sink_options;
   for (const auto& [name, s] : config.sinks) {
+    if (s.type == config::kJournalSinkType) continue;  // the journal serves it: no plugin
     const auto* plugin = rt->registry.find(INLET_KIND_SINK, s.type);
     if (!plugin) {
       errors.push_back(
@@ -93,6 +94,7 @@ std::unique_ptr<Runtime> buildRuntime(const config::Config& config, const BuildO
 
   if (options.create_sinks && errors.size() == before) {
     for (const auto& [name, s] : config.sinks) {
+      if (s.type == config::kJournalSinkType) continue;
       delivery::SinkSetup setup;
       setup.name = name;
       setup.retry = s.retry;

@@ -756,3 +756,69 @@ TEST(ResolveSecret, EmptySecretIsRefused) {
 }
 
 }  // namespace
+
+namespace {
+
+std::string journalSinkConfig(const std::string& sink = "{ type: journal }",
+                              const std::string& pipeline_extra = "") {
+  return "secrets:\n"
+         "  s1: { value: abc }\n"
+         "sinks:\n"
+         "  local: " +
+         sink +
+         "\n"
+         "  copy: { type: sqlite, path: x.db }\n"
+         "pipelines:\n"
+         "  p1:\n"
+         "    auth: { provider: github, secrets: [s1] }\n"
+         "    sinks: [local, copy, local]\n"
+         "    columns: [{ name: action, type: text }]\n" +
+         pipeline_extra +
+         "  p2:\n"
+         "    path: /p2\n"
+         "    auth: { provider: github, secrets: [s1] }\n"
+         "    sinks: [copy]\n";
+}
+
+}  // namespace
+
+TEST(ConfigLoad, ASinkOfTypeJournalServesEachOfItsPipelinesTablesFromTheJournal) {
+  auto r = loadConfigText(journalSinkConfig("{ type: journal }", "    table: p1_events\n"), kFile);
+  ASSERT_TRUE(r.ok()) << dump(r);
+  const auto& tables = r.config->journal.tables;
+  ASSERT_EQ(tables.size(), 1u);  // p1 once, although it lists the sink twice; p2 not at all
+  EXPECT_EQ(tables[0].table, "p1_events");
+  EXPECT_EQ(tables[0].pipeline, "p1");
+  ASSERT_EQ(tables[0].columns.size(), 1u);
+  EXPECT_EQ(tables[0].columns[0].name, "action");
+  EXPECT_EQ(r.config->sinks.at("local").type, "journal");
+}
+
+TEST(ConfigErrors, ASinkOfTypeJournalTakesNoOptions) {
+  for (const std::string& key : {"path: x.db", "batch_size: 10", "retry: { max_attempts: 2 }"}) {
+    SCOPED_TRACE(key);
+    std::string text = journalSinkConfig("{ type: journal, " + key + " }");
+    auto r = loadConfigText(text, kFile);
+    expectError(r,
+                "unknown key '" + key.substr(0, key.find(':')) +
+                    "' in sink 'local' (type journal) (allowed: type)",
+                at(text, key));
+  }
+}
+
+TEST(ConfigErrors, AJournalTableCannotTakeANameOfTheJournalsOwnTables) {
+  for (const std::string& name : {"events", "Claim_Log", "cursors", "dead_letters", "sqlite_x"}) {
+    SCOPED_TRACE(name);
+    std::string text = journalSinkConfig("{ type: journal }", "    table: " + name + "\n");
+    auto r = loadConfigText(text, kFile);
+    expectError(r,
+                "table '" + name +
+                    "' is a name the journal's database uses itself (sink 'local' is of type "
+                    "journal): choose another table",
+                atValue(text, "table: "));
+  }
+  // Any name is fine for a sink of another type.
+  std::string text = journalSinkConfig("{ type: journal }", "    table: events\n");
+  text.replace(text.find("[local, copy, local]"), 20, "[copy]");
+  EXPECT_TRUE(loadConfigText(text, kFile).ok());
+}
