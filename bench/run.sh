@@ -19,6 +19,9 @@
 #   BODY_BYTES    body size (default: 1536)
 #   DELIVERY_IDS  random (default: like GitHub's GUIDs) or sequential (per wrk thread)
 #   NICE          e.g. -10: run nginx, inlet and wrk at that priority (shared machines)
+#   SINK          journal (default, as configs/inlet.yaml: the table is a view over the
+#                 journal), sqlite (the sqlite sink plugin: a second copy in its own database)
+#                 or none (the journal only)
 #   SINK_OPTIONS  extra options for the sqlite sink, e.g. "unique_dedup_key: true"
 #   SERVER_OPTIONS extra `server:` options, e.g. "threads: 2"
 #   INLET_ENV     environment for inlet only, e.g. "LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
@@ -36,6 +39,9 @@ THREADS="${THREADS:-2}"
 BODIES="${BODIES:-256}"
 BODY_BYTES="${BODY_BYTES:-1536}"
 DELIVERY_IDS="${DELIVERY_IDS:-random}"
+SINK="${SINK:-journal}"
+[[ "$SINK" == journal || "$SINK" == sqlite || "$SINK" == none ]] ||
+  { echo "bench: SINK must be journal, sqlite or none" >&2; exit 1; }
 [[ "$DELIVERY_IDS" == sequential || "$DELIVERY_IDS" == random ]] ||
   { echo "bench: DELIVERY_IDS must be sequential or random" >&2; exit 1; }
 SECRET="It's a Secret to Everybody"
@@ -135,20 +141,24 @@ EOF
 NGINX_PID=$!
 
 # ---- inlet: durable GitHub pipeline ----------------------------------------------------------
+case "$SINK" in
+  journal) SINK_YAML="local: { type: journal }" ;;
+  sqlite) SINK_YAML="local: { type: sqlite, path: $TMP/inlet.db${SINK_OPTIONS:+, $SINK_OPTIONS} }" ;;
+  none) SINK_YAML="" ;;
+esac
 cat >"$TMP/inlet.yaml" <<EOF
 server: { listen: 127.0.0.1:0${SERVER_OPTIONS:+, $SERVER_OPTIONS} }
 journal: { path: $TMP/journal.db }
 plugins: { path: [$BUILD/plugins] }
 secrets:
   github: { value: "$SECRET" }
-sinks:
-  local: { type: sqlite, path: $TMP/inlet.db${SINK_OPTIONS:+, $SINK_OPTIONS} }
+sinks: { $SINK_YAML }
 pipelines:
   github:
     path: /webhook/github
     auth: { provider: github, secrets: [github] }
     dedup: { key: auto, window: 72h }   # X-GitHub-Delivery, unique per request in github.lua
-    sinks: [local]
+    sinks: [${SINK_YAML:+local}]
     table: github_events
 EOF
 (cd "$TMP" && exec env ${INLET_ENV:-} "$INLET" serve -c "$TMP/inlet.yaml") >"$TMP/inlet.out" 2>"$TMP/inlet.log" &
@@ -297,10 +307,15 @@ DUP_IDS="$(count_rows "$TMP/journal.db" "SELECT count(*) - count(DISTINCT delive
 ROWS=$((JOURNAL_AFTER - JOURNAL_BEFORE))
 SERVER_ACCEPTED=$((${ACCEPTED_AFTER:-0} - ${ACCEPTED_BEFORE:-0}))  # 2xx Inlet itself answered
 
-# The sqlite sink is fed from the journal asynchronously: wait for it to catch up.
-SINK_ROWS="?"
+# The sqlite sink is fed from the journal asynchronously: wait for it to catch up. A journal
+# table is a view over the journal's events: it has them all at once.
+SINK_ROWS="$JOURNAL_AFTER"
+SINK_DB="$TMP/journal.db"
+WRITTEN_BY="the journal"
+[[ "$SINK" == sqlite ]] && SINK_DB="$TMP/inlet.db" && WRITTEN_BY="journal + sqlite sink"
 for _ in $(seq 1 600); do
-  SINK_ROWS="$(count_rows "$TMP/inlet.db" "SELECT count(*) FROM github_events")"
+  [[ "$SINK" == none ]] && break
+  SINK_ROWS="$(count_rows "$SINK_DB" "SELECT count(*) FROM github_events")"
   [[ "$SINK_ROWS" == "$JOURNAL_AFTER" ]] && break
   sleep 0.1
 done
@@ -349,7 +364,7 @@ if [[ "$verdict" == VALID ]]; then
     verdict="INVALID: inlet answered $SERVER_ACCEPTED accepted, journal has $ROWS new rows"
   [[ "$DUP_IDS" == 0 ]] || verdict="INVALID: $DUP_IDS delivery ids stored twice"
   [[ "$SINK_ROWS" == "$JOURNAL_AFTER" ]] ||
-    verdict="INVALID: sqlite sink has $SINK_ROWS rows, journal $JOURNAL_AFTER"
+    verdict="INVALID: the table github_events has $SINK_ROWS rows, journal $JOURNAL_AFTER"
 fi
 
 per_req() {  # ticks requests -> CPU microseconds per request
@@ -376,11 +391,11 @@ load average before/after: $LOAD_BEFORE / $LOAD_AFTER
   inlet / nginx        $(printf '%9s' "$RATIO")$ROUND_BLOCK
 
 check: wrk answers $I_REQ (2xx $I_OK, non-2xx $I_NON2XX; socket errors connect $I_CONNECT read $I_READ write $I_WRITE timeout $I_TIMEOUT), sent $I_SENT
-       inlet counted $SERVER_ACCEPTED accepted; journal rows written $ROWS (must equal it, and 2xx <= rows <= sent), duplicate delivery ids $DUP_IDS, sqlite sink rows $SINK_ROWS (journal total $JOURNAL_AFTER incl. probe)
+       inlet counted $SERVER_ACCEPTED accepted; journal rows written $ROWS (must equal it, and 2xx <= rows <= sent), duplicate delivery ids $DUP_IDS, github_events rows $SINK_ROWS ($SINK sink; journal total $JOURNAL_AFTER incl. probe)
        => $verdict
 
 context: CPU per request inlet ${I_CPU_US} us, nginx ${N_CPU_US} us; inlet disk writes $I_WB_KIB KiB per event
-         (journal + sqlite sink, incl. checkpoints); fdatasync on this disk before the run: $FSYNC;
+         ($WRITTEN_BY, incl. checkpoints); fdatasync on this disk before the run: $FSYNC;
          inlet threads after load: $THREADS_INLET; malloc: $ALLOCATOR
 inlet's histograms (all rounds; quantiles only as fine as the buckets):
 $SERVER_SIDE
