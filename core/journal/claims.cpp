@@ -35,6 +35,51 @@ int64_t scalar(sqlite3* db, const char* sql) {
 
 }  // namespace
 
+ClaimFilter::ClaimFilter(size_t capacity) : capacity_(std::max<size_t>(capacity, 1)) {
+  // 10 bits a hash, rounded up to a power of two, and 7 probes: about 1 % false positives.
+  size_t bits = 1024;
+  while (bits < capacity_ * 10) bits *= 2;
+  mask_ = bits - 1;
+  words_ = std::make_unique<std::atomic<uint64_t>[]>(bits / 64);
+  for (size_t i = 0; i < bits / 64; ++i) words_[i].store(0, std::memory_order_relaxed);
+}
+
+namespace {
+
+constexpr int kFilterProbes = 7;
+// The largest filter: 64 MiB, for 50 million claims. Past that the filter lets more new keys
+// through to the database, and is built anew only once it took twice as many.
+constexpr size_t kMaxFilterClaims = 50'000'000;
+
+// The second hash of double hashing (odd, so that the probes never repeat a cycle early).
+uint64_t step(uint64_t hash) {
+  uint64_t z = hash + 0x9E3779B97F4A7C15ULL;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return (z ^ (z >> 31)) | 1;
+}
+
+}  // namespace
+
+void ClaimFilter::add(uint64_t hash) {
+  const uint64_t delta = step(hash);
+  for (int i = 0; i < kFilterProbes; ++i, hash += delta) {
+    const size_t bit = hash & mask_;
+    words_[bit / 64].fetch_or(uint64_t{1} << (bit % 64), std::memory_order_relaxed);
+  }
+  added_.fetch_add(1, std::memory_order_relaxed);
+}
+
+bool ClaimFilter::mayContain(uint64_t hash) const {
+  const uint64_t delta = step(hash);
+  for (int i = 0; i < kFilterProbes; ++i, hash += delta) {
+    const size_t bit = hash & mask_;
+    if (!(words_[bit / 64].load(std::memory_order_relaxed) & (uint64_t{1} << (bit % 64))))
+      return false;
+  }
+  return true;
+}
+
 std::string Claims::pathFor(const std::string& journal_path) {
   const std::string ext = ".db";
   if (journal_path.size() > ext.size() &&
@@ -114,10 +159,10 @@ void Claims::close() {
   if (flusher_.joinable()) flusher_.join();
 }
 
-uint64_t Claims::hashOf(const std::string& pipeline, const std::string& key) const {
+uint64_t Claims::hashOf(std::string_view pipeline, std::string_view key) const {
   uint64_t v;
   if (options_.hash) {
-    v = options_.hash(pipeline, key);
+    v = options_.hash(std::string(pipeline), std::string(key));
   } else {
     std::hash<std::string_view> h;
     v = h(key) ^ (h(pipeline) * 0x9E3779B97F4A7C15ULL);
@@ -200,6 +245,9 @@ std::optional<std::string> Claims::find(const std::string& pipeline, const std::
       if (id) return id;
     }
   }
+  // Not in memory. A key the filter has never seen is not in the claims database either.
+  if (writer_filter_ && !writer_filter_->mayContain(hash)) return std::nullopt;
+  index_lookups_.fetch_add(1, std::memory_order_relaxed);
   if (!index_reading_) {
     // Taken after beginTransaction() applied the last finished flush, so the snapshot holds
     // every claim that memory has forgotten.
@@ -233,6 +281,12 @@ void Claims::beginTransaction(int64_t now_ms) {
   pending_.clear();
   request_mark_ = 0;
   uint64_t flushed = flushed_seq_.load();
+  // Taken after reading the flush mark: a filter published before a flush that the mark covers
+  // holds that flush's claims, so the claims forgotten below are in the filter used with it.
+  {
+    std::lock_guard<std::mutex> lock(filter_mutex_);
+    writer_filter_ = published_filter_;
+  }
   if (flushed > applied_seq_) {
     // Those claims are in the claims database now: forget them here.
     rebuild(flushed, now_ms);
@@ -296,11 +350,53 @@ void Claims::flushNow() {
   std::lock_guard<std::mutex> run(run_mutex_);
   while (flushOnce()) {
   }
+  if (filter_ && filterFull()) buildFilter();
+}
+
+bool Claims::filterFull() const {
+  const size_t capacity = filter_->capacity();
+  return filter_->added() > (capacity >= kMaxFilterClaims ? 2 * capacity : capacity);
+}
+
+bool Claims::filterReady() const {
+  std::lock_guard<std::mutex> lock(filter_mutex_);
+  return published_filter_ != nullptr;
+}
+
+void Claims::buildFilter() {
+  sqlite3* db = flush_db_->get();
+  // Expired claims too: they are pruned a minute after they expire.
+  const auto held = static_cast<size_t>(scalar(db, "SELECT count(*) FROM main.claims"));
+  auto filter = std::make_shared<ClaimFilter>(
+      std::min(kMaxFilterClaims, std::max(options_.filter_min_claims, 2 * held)));
+  {
+    Statement all(db, "SELECT pipeline, key FROM main.claims");
+    for (size_t n = 1; all.step(); ++n) {
+      filter->add(hashOf(all.view(0), all.view(1)));
+      if (n % 65536 == 0) {
+        std::lock_guard<std::mutex> lock(flush_mutex_);
+        if (stop_) return;  // closing: a scan of millions of claims is not waited for
+      }
+    }
+  }
+  filter_ = filter;
+  std::lock_guard<std::mutex> lock(filter_mutex_);
+  published_filter_ = std::move(filter);
 }
 
 void Claims::flusherLoop() {
   util::nameThread("inlet-claims");
   util::lowerThreadPriority(options_.background_nice);
+  // Until the filter is built every lookup reads the claims database, as without one.
+  auto refreshFilter = [&] {
+    try {
+      std::lock_guard<std::mutex> run(run_mutex_);
+      if (!filter_ || filterFull()) buildFilter();
+    } catch (const std::exception& e) {
+      log::warn(std::string("journal: the dedup claims filter could not be built: ") + e.what());
+    }
+  };
+  refreshFilter();
   std::unique_lock<std::mutex> lock(flush_mutex_);
   int64_t wait_ms = options_.flush_interval_ms, retry_ms = 0;
   for (;;) {
@@ -322,6 +418,7 @@ void Claims::flusherLoop() {
       retry_ms = retry_ms ? std::min<int64_t>(retry_ms * 2, options_.flush_interval_ms) : 1000;
       wait_ms = retry_ms;
     }
+    refreshFilter();  // once more claims were added than it was sized for
     lock.lock();
   }
 }
@@ -400,6 +497,9 @@ bool Claims::flushOnce() {
       last_prune_ms_ = now;
     }
   });
+  // In the filter before the writer may forget them from memory (it reads flushed_seq_ first).
+  if (filter_)
+    for (const auto& r : rows) filter_->add(hashOf(pipeline(r), key(r)));
   flushed_seq_.store(upto);
   flushes_.fetch_add(1, std::memory_order_relaxed);
   return read_rows == batch;

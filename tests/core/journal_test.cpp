@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <functional>
 #include <future>
+#include <random>
 #include <set>
 #include <string>
 #include <thread>
@@ -928,6 +929,91 @@ TEST(Claims, KeysWithEqualHashesAreToldApart) {
   transaction([] {});
   EXPECT_EQ(claims.inMemory(), 0u);
   check();
+}
+
+TEST(ClaimFilter, EveryHashAddedIsPresentAndFewOthersAre) {
+  constexpr size_t kCapacity = 200'000;
+  inlet::journal::ClaimFilter filter(kCapacity);
+  std::mt19937_64 rng(7);
+  std::vector<uint64_t> added(kCapacity);
+  for (auto& h : added) {
+    h = rng();
+    filter.add(h);
+  }
+  EXPECT_EQ(filter.added(), kCapacity);
+  for (auto h : added) ASSERT_TRUE(filter.mayContain(h)) << h;
+  size_t false_positives = 0;
+  for (size_t i = 0; i < kCapacity; ++i) false_positives += filter.mayContain(rng());
+  EXPECT_LT(false_positives, kCapacity / 50) << "over 2 % false positives";
+  // Hashes that differ in one bit, or only in their high bits, are told apart too.
+  size_t near = 0;
+  for (size_t i = 0; i < 10'000; ++i)
+    near += filter.mayContain(added[i] ^ 1) + filter.mayContain(added[i] ^ (uint64_t{1} << 63));
+  EXPECT_LT(near, 20'000u / 50);
+}
+
+TEST(Claims, TheFilterSparesTheDatabaseNewKeysAndNeverHidesAClaimItHolds) {
+  TempDir dir;
+  std::string path = dir.str("journal.db");
+  { Journal j(journalConfig(dir)); }  // the schema
+  auto run =
+      [&](const std::function<void(inlet::journal::Claims&,
+                                   const std::function<void(std::function<void()>)>&)>& body) {
+        inlet::journal::Database db(path, false);
+        inlet::journal::Claims::Options options;
+        options.filter_min_claims = 100;  // full (and built anew) every few hundred claims
+        inlet::journal::Claims claims(db, path, options);
+        int64_t now = inlet::util::nowMs();
+        auto transaction = [&](const std::function<void()>& step) {
+          db.exec("BEGIN IMMEDIATE");
+          claims.beginTransaction(now);
+          step();
+          db.exec("COMMIT");
+          claims.committed();
+        };
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (!claims.filterReady() && std::chrono::steady_clock::now() < deadline)
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        ASSERT_TRUE(claims.filterReady());
+        body(claims, transaction);
+      };
+  constexpr int kKeys = 1000;
+  int64_t now = inlet::util::nowMs();
+  auto checkAll = [&](inlet::journal::Claims& claims, int upto) {
+    for (int i = 0; i < upto; ++i) {
+      auto id = claims.find("p", "k" + std::to_string(i), now);
+      ASSERT_TRUE(id) << i;
+      ASSERT_EQ(*id, "evt-" + std::to_string(i));
+    }
+  };
+  auto newKeysReadingTheDatabase = [&](inlet::journal::Claims& claims, int n) {
+    uint64_t before = claims.indexLookups();
+    for (int i = 0; i < n; ++i) EXPECT_FALSE(claims.find("p", "new-" + std::to_string(i), now));
+    return claims.indexLookups() - before;
+  };
+  run([&](auto& claims, const auto& transaction) {
+    for (int i = 0; i < kKeys; ++i) {
+      transaction([&] {
+        std::string key = "k" + std::to_string(i);
+        ASSERT_FALSE(claims.find("p", key, now)) << key;
+        claims.add("p", key, static_cast<uint64_t>(i + 1), "evt-" + std::to_string(i), now + kHour);
+      });
+      if (i % 100 == 99) {
+        claims.flushNow();  // the filter fills up and is built anew along the way
+        transaction([] {});
+        EXPECT_EQ(claims.inMemory(), 0u);
+        checkAll(claims, i + 1);
+        EXPECT_LE(newKeysReadingTheDatabase(claims, 1000), 40u) << "after " << i + 1;
+      }
+    }
+  });
+  // After a restart the filter is built from the database alone.
+  run([&](auto& claims, const auto& transaction) {
+    transaction([&] {
+      checkAll(claims, kKeys);
+      EXPECT_LE(newKeysReadingTheDatabase(claims, 1000), 40u);
+    });
+  });
 }
 
 std::vector<std::string> bodies(const std::vector<Event>& events) {
