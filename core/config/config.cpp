@@ -292,7 +292,6 @@ void readSinks(Reader& r, const YAML::Node& n, Config& c) {
     if (s.type == kJournalSinkType) {
       // Nothing to deliver, batch or retry: the journal's own commit writes the table.
       r.allowOnly(body, {"type"}, "sink '" + s.name + "' (type journal)");
-      s.where = r.pos(kv.first);
       c.sinks[s.name] = s;
       continue;
     }
