@@ -94,8 +94,12 @@ Journal::Journal(const config::JournalConfig& config, int background_nice)
   db_->exec(
       "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF; "
       "PRAGMA temp_store=MEMORY;");
-  db_->exec(kSchema);
-  serveTables(*db_, config_.tables);
+  // One transaction: a table name that is taken leaves a database that was not a journal as
+  // it was (e.g. one an older config's sqlite sink wrote at this path).
+  db_->transaction("BEGIN IMMEDIATE", [&] {
+    db_->exec(kSchema);
+    serveTables(*db_, config_.tables);
+  });
   auto* d = db_->get();
   insert_event_ =
       Statement(d,

@@ -54,22 +54,20 @@ void serveTables(Database& db, const std::vector<config::JournalTable>& tables) 
     find.reset();
     return found;
   };
-  db.transaction("BEGIN IMMEDIATE", [&] {
-    for (const auto& t : tables) {
-      // The view first: dropping one of Inlet's also drops its trigger.
-      for (const auto& name : {t.table, t.table + "_delete"}) {
-        auto found = lookup(name);
-        if (!found) continue;
-        if (found->type != "view" || found->sql.find(kMark) == std::string::npos)
-          throw SqliteError("the " + found->type + " '" + found->name +
-                            "' in the journal's database was not created by Inlet: choose "
-                            "another table for pipeline '" +
-                            t.pipeline + "', or drop it");
-        db.exec(("DROP VIEW " + quoteIdent(found->name)).c_str());
-      }
-      db.exec(tableSql(t).c_str());
+  for (const auto& t : tables) {
+    // The view first: dropping one of Inlet's also drops its trigger.
+    for (const auto& name : {t.table, t.table + "_delete"}) {
+      auto found = lookup(name);
+      if (!found) continue;
+      if (found->type != "view" || found->sql.find(kMark) == std::string::npos)
+        throw SqliteError("the " + found->type + " '" + found->name +
+                          "' in the journal's database was not created by Inlet: choose "
+                          "another table for pipeline '" +
+                          t.pipeline + "', or drop it");
+      db.exec(("DROP VIEW " + quoteIdent(found->name)).c_str());
     }
-  });
+    db.exec(tableSql(t).c_str());
+  }
 }
 
 }  // namespace inlet::journal

@@ -20,9 +20,9 @@ namespace inlet::journal {
 // The statements that create `t`'s view and its delete trigger.
 std::string tableSql(const config::JournalTable& t);
 
-// Creates each table's view (replacing one Inlet created before, whose columns may differ) in
-// one transaction on the journal's write connection. Throws SqliteError, naming the table, when
-// a table, index or view that Inlet did not create has that name.
+// Creates each table's view (replacing one Inlet created before, whose columns may differ) on
+// the journal's write connection, inside the caller's transaction. Throws SqliteError, naming
+// the table, when a table, index, view or trigger that Inlet did not create has that name.
 void serveTables(Database& db, const std::vector<config::JournalTable>& tables);
 
 }  // namespace inlet::journal

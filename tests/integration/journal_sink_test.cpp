@@ -188,6 +188,9 @@ TEST(JournalSink, ATableOfTheSameNameInTheJournalsDatabaseStopsTheStart) {
             std::string::npos)
       << error;
   EXPECT_EQ(sqlite(dir.str("journal.db"), "SELECT count(*) FROM github_events"), "0\n");
+  // The file is left as it was: no journal tables were added to it.
+  EXPECT_EQ(sqlite(dir.str("journal.db"), "SELECT group_concat(name) FROM sqlite_schema"),
+            "github_events,sqlite_autoindex_github_events_1\n");
 }
 
 TEST(JournalSink, Kill9DuringABurstLosesNoAcknowledgedRow) {
