@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "config/config.h"
 #include "util/ids.h"
 #include "util/log.h"
 
@@ -117,6 +118,12 @@ LoadOutcome loadPluginFile(const std::string& path) {
   } else if (d->kind == INLET_KIND_SINK) {
     if (!d->prepare || !d->write) {
       out.refusal = "sink plugin without prepare() or write()";
+      return out;
+    }
+    if (std::string_view(d->name) == config::kJournalSinkType) {
+      out.refusal =
+          "sink plugin 'journal' takes the name of the host's own sink type (the "
+          "journal's tables); rename it";
       return out;
     }
   } else {

@@ -42,6 +42,9 @@ INSTANTIATE_TEST_SUITE_P(
                       RefusalCase{"no_magic.so", "missing entry point inlet_plugin_magic"},
                       RefusalCase{"small_descriptor.so", "descriptor is missing or too small"},
                       RefusalCase{"no_verify.so", "auth plugin without verify()"},
+                      RefusalCase{"journal_sink.so",
+                                  "sink plugin 'journal' takes the name of the host's own sink "
+                                  "type"},
                       RefusalCase{"not_elf.so", "cannot be loaded"},
                       RefusalCase{"does_not_exist.so", "cannot be loaded"}),
     [](const ::testing::TestParamInfo<RefusalCase>& info) {

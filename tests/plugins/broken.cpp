@@ -68,6 +68,14 @@ INLET_EXPORT const inlet_plugin* inlet_plugin_entry(void) {
 #ifdef BROKEN_NO_VERIFY
   p.verify = nullptr;
 #endif
+#ifdef BROKEN_JOURNAL_SINK
+  // A sink named as the host's built-in sink type.
+  p.kind = INLET_KIND_SINK;
+  p.name = "journal";
+  p.verify = nullptr;
+  p.prepare = [](void*, const inlet_table_spec*, inlet_error*) -> int32_t { return INLET_OK; };
+  p.write = [](void*, const inlet_event*, size_t, inlet_error*) -> int32_t { return INLET_OK; };
+#endif
   return &p;
 }
 #endif
