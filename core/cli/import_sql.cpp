@@ -15,6 +15,8 @@
 #include <string_view>
 #include <vector>
 
+#include "config/config.h"
+
 namespace inlet::cli {
 
 namespace {
@@ -538,9 +540,9 @@ int importSqlText(const std::string& sql, const std::string& source_name,
             << envName(name) << "\n";
     }
   }
-  out << "sinks:\n"
-      << "  local: { type: sqlite, path: data/inlet.db }\n"
-      << "pipelines:\n";
+  // The pipelines first: their table names decide the store.
+  std::ostringstream pipelines;
+  bool journal_names_free = true;
 
   std::set<std::string> used_names;
   for (const auto& t : tables) {
@@ -550,23 +552,35 @@ int importSqlText(const std::string& sql, const std::string& source_name,
     for (int n = 2; used_names.count(name); ++n)
       name = t.database + "_" + t.schema + "_" + t.name + "_" + std::to_string(n);
     used_names.insert(name);
+    if (config::isJournalOwnTable(name)) journal_names_free = false;
 
-    out << "  " << key(name) << ":   # " << source_name << ":" << t.line << "\n"
-        << "    path: " << pathScalar("/webhook/" + t.database + "/" + t.schema + "/" + t.name)
-        << "\n"
-        << "    auth:\n"
-        << "      provider: expression\n";
-    if (!t.secret.empty()) out << "      secrets: [" << key(t.secret) << "]\n";
+    pipelines << "  " << key(name) << ":   # " << source_name << ":" << t.line << "\n"
+              << "    path: "
+              << pathScalar("/webhook/" + t.database + "/" + t.schema + "/" + t.name) << "\n"
+              << "    auth:\n"
+              << "      provider: expression\n";
+    if (!t.secret.empty()) pipelines << "      secrets: [" << key(t.secret) << "]\n";
     if (!t.body_name.empty() && t.body_name != "data")
-      out << "      body_name: " << key(t.body_name) << "\n";
-    out << "      expression: " << sdk::text::jsonString(trimRight(t.expression)) << "\n";
+      pipelines << "      body_name: " << key(t.body_name) << "\n";
+    pipelines << "      expression: " << sdk::text::jsonString(trimRight(t.expression)) << "\n";
     if (t.batched)
-      out << "    split: jsonl   # is_batched = true: one row per JSON line, all in one "
-             "transaction\n";
+      pipelines << "    split: jsonl   # is_batched = true: one row per JSON line, all in one "
+                   "transaction\n";
     // Tables of the same name in two schemas would collide in one store: use the unique name.
-    out << "    sinks: [local]\n"
-        << "    table: " << key(name) << "\n";
+    pipelines << "    sinks: [local]\n"
+              << "    table: " << key(name) << "\n";
   }
+  // The embedded store is the journal itself, unless a table takes one of the journal's own
+  // names: then a database of its own (the sqlite sink).
+  if (journal_names_free)
+    out << "journal: { path: data/inlet.db }   # the embedded store: the tables are views over it\n"
+        << "sinks:\n"
+        << "  local: { type: journal }\n";
+  else
+    out << "sinks:\n"
+        << "  # A table below is named like one of the journal's own tables: its own database.\n"
+        << "  local: { type: sqlite, path: data/inlet.db }\n";
+  out << "pipelines:\n" << pipelines.str();
   return 0;
 }
 

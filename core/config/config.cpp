@@ -486,6 +486,16 @@ void readPipeline(Reader& r, const std::string& name, const YAML::Node& key, con
   c.pipelines.push_back(std::move(p));
 }
 
+}  // namespace
+
+bool isJournalOwnTable(const std::string& table) {
+  static const std::set<std::string> own = {"events", "claim_log", "cursors", "dead_letters"};
+  const std::string t = lower(table);
+  return own.count(t) || t.rfind("sqlite_", 0) == 0;
+}
+
+namespace {
+
 void crossCheck(Reader& r, Config& c, const YAML::Node& root) {
   // A body larger than the memory budget for bodies could never be read.
   const int64_t budget = c.server.max_buffered_bytes;
@@ -535,10 +545,7 @@ void crossCheck(Reader& r, Config& c, const YAML::Node& root) {
         r.fail(at, "pipeline '" + p.name + "' refers to unknown sink '" + s + "'");
       else if (sink->second.type == kJournalSinkType && !in_journal) {
         in_journal = true;
-        static const std::set<std::string> journal_own = {"events", "claim_log", "cursors",
-                                                          "dead_letters"};
-        const std::string t = lower(p.table);
-        if (journal_own.count(t) || t.rfind("sqlite_", 0) == 0)
+        if (isJournalOwnTable(p.table))
           r.fail(node["table"].IsDefined() ? node["table"] : at,
                  "table '" + p.table + "' is a name the journal's database uses itself (sink '" +
                      s + "' is of type journal): choose another table");

@@ -117,6 +117,10 @@ struct ServerConfig {
 // (retention does not prune them).
 inline constexpr const char* kJournalSinkType = "journal";
 
+// Whether `table` (any case) is a name the journal's database uses itself, which no table it
+// serves may take.
+bool isJournalOwnTable(const std::string& table);
+
 // A table served by the journal (a pipeline with a sink of type `journal`).
 struct JournalTable {
   std::string table, pipeline;

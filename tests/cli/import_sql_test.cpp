@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "config/config.h"
 #include "expression.h"
 
 using inlet::cli::importSqlText;
@@ -49,8 +50,13 @@ TEST(ImportSql, RisingWaveDocsExample) {
   EXPECT_EQ(y["plugins"]["path"][0].as<std::string>(), "build/plugins");
   EXPECT_EQ(y["secrets"]["test_secret"]["env"].as<std::string>(), "INLET_SECRET_TEST_SECRET");
   EXPECT_FALSE(y["secrets"]["test_secret"]["value"]);
-  EXPECT_EQ(y["sinks"]["local"]["type"].as<std::string>(), "sqlite");
-  EXPECT_EQ(y["sinks"]["local"]["path"].as<std::string>(), "data/inlet.db");
+  // The embedded store: the journal serves the tables.
+  EXPECT_EQ(y["journal"]["path"].as<std::string>(), "data/inlet.db");
+  EXPECT_EQ(y["sinks"]["local"]["type"].as<std::string>(), "journal");
+  auto loaded = inlet::config::loadConfigText(r.out, "generated.yaml");
+  EXPECT_TRUE(loaded.ok()) << (loaded.errors.empty() ? "" : loaded.errors[0].str());
+  ASSERT_EQ(loaded.config->journal.tables.size(), 1u);
+  EXPECT_EQ(loaded.config->journal.tables[0].table, "wbhtable");
   auto p = y["pipelines"]["wbhtable"];
   ASSERT_TRUE(p) << r.out;
   EXPECT_EQ(p["path"].as<std::string>(), "/webhook/dev/public/wbhtable");
@@ -135,6 +141,10 @@ CREATE TABLE events (data JSONB) WITH (connector='webhook') VALIDATE AS headers-
   EXPECT_EQ(y["pipelines"]["dev_public_events"]["path"].as<std::string>(),
             "/webhook/dev/public/events");
   EXPECT_EQ(y["pipelines"].size(), 3u);
+  // A table named like the journal's own `events`: the tables go to a database of their own.
+  EXPECT_FALSE(y["journal"]);
+  EXPECT_EQ(y["sinks"]["local"]["type"].as<std::string>(), "sqlite");
+  EXPECT_EQ(y["sinks"]["local"]["path"].as<std::string>(), "data/inlet.db");
 }
 
 TEST(ImportSql, UnsupportedStatementsAreReportedWithLines) {
