@@ -15,11 +15,12 @@
 //
 // A new key (with GitHub's random delivery ids, nearly every request) is in neither tier, and
 // proving that in the B-tree costs a random page read. A Bloom filter over the keys in the
-// claims database answers most of those lookups from memory (10 bits a claim, about 1 % of
-// new keys still read the B-tree). The flusher builds it by scanning the database in the
-// background after a start (until then every lookup reads the B-tree), adds each batch it
-// moves before the writer may forget those claims, and builds it anew once more claims were
-// added than it was sized for. It never answers "absent" for a key the database holds.
+// claims database answers most of those lookups from memory (sized for twice the claims the
+// database holds, at 10 bits or more each: about 1 % of new keys still read the B-tree). The
+// flusher builds it by scanning the database in the background after a start (until then every
+// lookup reads the B-tree), adds each batch it moves before the writer may forget those claims, and
+// builds it anew once more claims were added than it was sized for. It never answers "absent" for a
+// key the database holds.
 //
 // Every method except the constructor, close() and the flusher is called by the journal's
 // writer thread with the journal's database lock held.
@@ -63,7 +64,7 @@ class Claims {
     int background_nice = 0;
     // Replaces the key hash (tests use a constant one: every claim collides).
     uint64_t (*hash)(const std::string& pipeline, const std::string& key) = nullptr;
-    size_t filter_min_claims = 1 << 20;  // the smallest filter (1.25 MiB)
+    size_t filter_min_claims = 1 << 20;  // the smallest filter: for 1,048,576 claims (2 MiB)
   };
   // `journal` is the writer's connection; `claim_log` must exist in it.
   Claims(Database& journal, const std::string& journal_path, Options options);
