@@ -65,7 +65,10 @@ inlet_auth_result AuthInstance::verify(const AuthInput& in) const {
   result.event_type[sizeof result.event_type - 1] = '\0';
   result.response_content_type[sizeof result.response_content_type - 1] = '\0';
   result.response_body[sizeof result.response_body - 1] = '\0';
-  if (rc != INLET_OK) {
+  // A verdict the host does not know is a failure of the provider, never an acceptance.
+  const bool known = result.verdict == INLET_REJECT || result.verdict == INLET_ACCEPT ||
+                     result.verdict == INLET_RESPOND;
+  if (rc != INLET_OK || !known) {
     result.verdict = INLET_REJECT;
     result.http_status = 500;
     std::strcpy(result.code, "provider_error");

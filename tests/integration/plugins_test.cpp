@@ -94,6 +94,10 @@ TEST_F(Misbehaving, NeverTakesTheHostDown) {
   auto failed = post(server.port(), "/m", "x", {{"x-misbehave", "error"}});
   EXPECT_EQ(failed.status, 500);
   EXPECT_NE(failed.body.find("\"code\":\"provider_error\""), std::string::npos);
+  // A verdict the host does not know is not an acceptance: fail closed.
+  auto unknown = post(server.port(), "/m", "x", {{"x-misbehave", "verdict"}});
+  EXPECT_EQ(unknown.status, 500) << unknown.body;
+  EXPECT_NE(unknown.body.find("\"code\":\"provider_error\""), std::string::npos) << unknown.body;
   auto ok = post(server.port(), "/m", "fine");
   EXPECT_EQ(ok.status, 200) << ok.body;
   EXPECT_TRUE(server.running());

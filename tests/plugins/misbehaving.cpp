@@ -2,6 +2,7 @@
 //   throw      verify() throws (the SDK must turn it into a rejection)
 //   overflow   fills every result buffer to the last byte with no terminator (raw C entry)
 //   error      returns INLET_ERROR from verify
+//   verdict    returns INLET_OK with a verdict that is none of reject, accept or respond
 // Anything else is accepted. Option `fail_create: true` makes create() throw.
 #include <inlet/sdk.h>
 
@@ -39,6 +40,10 @@ int32_t rawVerify(void* instance, const inlet_auth_request* req, inlet_auth_resu
     std::string_view value(req->headers[i].value.ptr, req->headers[i].value.len);
     if (name != "x-misbehave") continue;
     if (value == "error") return INLET_ERROR;
+    if (value == "verdict") {
+      out->verdict = 77;
+      return INLET_OK;
+    }
     if (value == "overflow") {
       out->verdict = INLET_REJECT;
       out->http_status = 401;
