@@ -320,6 +320,12 @@ for _ in $(seq 1 600); do
   sleep 0.1
 done
 
+if [[ "$SINK" == none ]]; then
+  TABLE_ROWS="no table (SINK=none);"
+else
+  TABLE_ROWS="github_events rows $SINK_ROWS ($SINK sink);"
+fi
+
 # ---- report ------------------------------------------------------------------------------------
 us_ms() { awk -v u="$1" 'BEGIN { printf "%.2f ms", u / 1000 }'; }
 rate() { awk -v n="$1" -v d="$2" 'BEGIN { printf "%.0f", (d > 0 ? n * 1e6 / d : 0) }'; }
@@ -391,7 +397,7 @@ load average before/after: $LOAD_BEFORE / $LOAD_AFTER
   inlet / nginx        $(printf '%9s' "$RATIO")$ROUND_BLOCK
 
 check: wrk answers $I_REQ (2xx $I_OK, non-2xx $I_NON2XX; socket errors connect $I_CONNECT read $I_READ write $I_WRITE timeout $I_TIMEOUT), sent $I_SENT
-       inlet counted $SERVER_ACCEPTED accepted; journal rows written $ROWS (must equal it, and 2xx <= rows <= sent), duplicate delivery ids $DUP_IDS, github_events rows $SINK_ROWS ($SINK sink; journal total $JOURNAL_AFTER incl. probe)
+       inlet counted $SERVER_ACCEPTED accepted; journal rows written $ROWS (must equal it, and 2xx <= rows <= sent), duplicate delivery ids $DUP_IDS, $TABLE_ROWS journal total $JOURNAL_AFTER incl. probe
        => $verdict
 
 context: CPU per request inlet ${I_CPU_US} us, nginx ${N_CPU_US} us; inlet disk writes $I_WB_KIB KiB per event
