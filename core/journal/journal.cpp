@@ -1,5 +1,7 @@
 #include "journal/journal.h"
 
+#include <inlet/sql.h>
+
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -486,7 +488,7 @@ void Journal::prune() {
     // The events of a table the journal serves are that table's rows: kept.
     std::string kept;
     for (const auto& t : config_.tables)
-      kept += (kept.empty() ? "" : ", ") + quoteLiteral(t.pipeline);
+      kept += (kept.empty() ? "" : ", ") + sdk::sql::quoteLiteral(t.pipeline);
     std::string sql =
         "DELETE FROM events WHERE received_at < ?1 AND seq <= ?2 "
         "AND seq NOT IN (SELECT seq FROM dead_letters)";

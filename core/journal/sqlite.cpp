@@ -69,20 +69,6 @@ std::string_view Statement::view(int col) const {
            : std::string_view();
 }
 
-namespace {
-std::string quoted(std::string_view s, char quote) {
-  std::string out(1, quote);
-  for (char c : s) {
-    if (c == quote) out += quote;
-    out += c;
-  }
-  return out + quote;
-}
-}  // namespace
-
-std::string quoteIdent(std::string_view name) { return quoted(name, '"'); }
-std::string quoteLiteral(std::string_view text) { return quoted(text, '\''); }
-
 Database::Database(const std::string& path, bool read_only) {
   int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
               SQLITE_OPEN_NOMUTEX;

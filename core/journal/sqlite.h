@@ -16,10 +16,6 @@ namespace inlet::journal {
 // one global mutex, the most contended lock under load.
 void configureSqliteProcess();
 
-// `name` as an SQL identifier ("…") and `text` as an SQL string literal ('…').
-std::string quoteIdent(std::string_view name);
-std::string quoteLiteral(std::string_view text);
-
 class SqliteError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;

@@ -1,10 +1,15 @@
 #include "journal/tables.h"
 
+#include <inlet/sql.h>
+
 #include <optional>
 
 namespace inlet::journal {
 
 namespace {
+
+using sdk::sql::quoteIdent;
+using sdk::sql::quoteLiteral;
 
 // Written into every view Inlet creates, so that a start never replaces a view of someone
 // else's (sqlite_schema keeps the statement's text, comments included).

@@ -1,5 +1,6 @@
 #include "postgres_sink.h"
 
+#include <inlet/sql.h>
 #include <libpq-fe.h>
 
 #include <algorithm>
@@ -52,24 +53,12 @@ const char* sqlType(inlet_column_type t) {
   return "text";
 }
 
-std::string quoteLiteral(std::string_view s) {
-  // standard_conforming_strings is on (the default since 9.1, and RisingWave's behaviour), so
-  // only the quote needs doubling.
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') out.push_back('\'');
-    out.push_back(c);
-  }
-  out.push_back('\'');
-  return out;
-}
-
 // The typed column's value, taken by the server from the row's columns_json parameter: exact
 // conversions (numbers, timestamps) with the server's own rules, and one parameter per row
 // however many columns there are.
 std::string columnExpr(const sdk::Column& c, size_t param) {
   std::string p = "$" + std::to_string(param) + "::jsonb";
-  std::string key = quoteLiteral(c.name);
+  std::string key = sdk::sql::quoteLiteral(c.name);
   switch (c.type) {
     case INLET_COL_TEXT:
       return "(" + p + " ->> " + key + ")";
@@ -133,16 +122,7 @@ std::string trimmed(const char* msg) {
 
 }  // namespace
 
-std::string PostgresSink::quoteIdent(std::string_view name) {
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '\0') throw std::invalid_argument("identifier contains a NUL byte");
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  out.push_back('"');
-  return out;
-}
+std::string PostgresSink::quoteIdent(std::string_view name) { return sdk::sql::quoteIdent(name); }
 
 PostgresSink::PostgresSink(Options options, sdk::Host host)
     : options_(std::move(options)), host_(host) {}

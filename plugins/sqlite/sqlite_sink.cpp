@@ -1,21 +1,16 @@
 #include "sqlite_sink.h"
 
+#include <inlet/sql.h>
+
 #include <filesystem>
 #include <set>
 #include <stdexcept>
 
 namespace inlet::sinks {
 
-std::string quoteIdent(const std::string& name) {
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
 namespace {
+
+using sdk::sql::quoteIdent;
 
 const char* sqlType(inlet_column_type t) {
   switch (t) {

@@ -48,7 +48,4 @@ class SqliteSink : public sdk::Sink {
   std::map<std::string, Table, std::less<>> tables_;  // by table name
 };
 
-// Quotes an SQL identifier ("a""b").
-std::string quoteIdent(const std::string& name);
-
 }  // namespace inlet::sinks

@@ -97,3 +97,15 @@ TEST(SqlSkip, UnterminatedBlockCommentReportsWhereItStarts) {
 }
 
 }  // namespace
+
+TEST(SqlQuote, IdentifiersAndLiteralsDoubleTheirQuotes) {
+  using inlet::sdk::sql::quoteIdent;
+  using inlet::sdk::sql::quoteLiteral;
+  EXPECT_EQ(quoteIdent("github_events"), "\"github_events\"");
+  EXPECT_EQ(quoteIdent("a\"b"), "\"a\"\"b\"");
+  EXPECT_EQ(quoteIdent("it's"), "\"it's\"");
+  EXPECT_THROW(quoteIdent(std::string("a\0b", 3)), std::invalid_argument);
+  EXPECT_EQ(quoteLiteral("github"), "'github'");
+  EXPECT_EQ(quoteLiteral("it's \"x\""), "'it''s \"x\"'");
+  EXPECT_EQ(quoteLiteral(""), "''");
+}

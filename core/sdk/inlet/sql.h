@@ -1,9 +1,11 @@
-// SQL lexing shared by the host (`inlet import-sql`) and the `expression` provider: string
-// literals, white space and comments as PostgreSQL and RisingWave read them.
+// SQL text shared by the host and plugins: lexing for `inlet import-sql` and the `expression`
+// provider (string literals, white space and comments as PostgreSQL and RisingWave read them),
+// and quoting for the statements the journal and the SQL sinks build.
 #pragma once
 
 #include <cctype>
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -150,6 +152,32 @@ inline Skipped skipSpaceAndComments(std::string_view s, size_t i) {
       return r;
     }
   }
+}
+
+// `name` as a quoted identifier ("a""b"), for SQLite and PostgreSQL alike. A NUL byte, which
+// neither allows in a name, throws std::invalid_argument.
+inline std::string quoteIdent(std::string_view name) {
+  std::string out = "\"";
+  for (char c : name) {
+    if (c == '\0') throw std::invalid_argument("identifier contains a NUL byte");
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
+}
+
+// `text` as a string literal ('it''s'): SQLite's, and PostgreSQL's with
+// standard_conforming_strings on (the default since 9.1, and RisingWave's behaviour), where only
+// the quote needs doubling.
+inline std::string quoteLiteral(std::string_view text) {
+  std::string out = "'";
+  for (char c : text) {
+    if (c == '\'') out.push_back('\'');
+    out.push_back(c);
+  }
+  out.push_back('\'');
+  return out;
 }
 
 }  // namespace inlet::sdk::sql
