@@ -870,22 +870,34 @@ TEST(Journal, AClaimsFlushWaitingForItsDatabaseLeavesTheJournalsWalToCheckpoints
 
 // Claims on their own, on a journal's database, with a hash under which every key collides:
 // the memory tier must tell keys apart by checking claim_log, and follow savepoints.
-TEST(Claims, KeysWithEqualHashesAreToldApart) {
-  TempDir dir;
-  std::string path = dir.str("journal.db");
-  { Journal j(journalConfig(dir)); }  // the schema
-  inlet::journal::Database db(path, false);
-  inlet::journal::Claims::Options options;
-  options.hash = [](const std::string&, const std::string&) -> uint64_t { return 42; };
-  inlet::journal::Claims claims(db, path, options);
-  int64_t now = inlet::util::nowMs();
-  auto transaction = [&](const std::function<void()>& body) {
+// Claims on a journal's database, driven as the journal's writer drives them.
+struct ClaimsRig {
+  ClaimsRig(const std::string& path, const inlet::journal::Claims::Options& options)
+      : db(path, false), claims(db, path, options) {}
+  // One group commit around `body`.
+  void transaction(const std::function<void()>& body) {
     db.exec("BEGIN IMMEDIATE");
     claims.beginTransaction(now);
     body();
     db.exec("COMMIT");
     claims.committed();
-  };
+  }
+  inlet::journal::Database db;
+  inlet::journal::Claims claims;
+  int64_t now = inlet::util::nowMs();
+};
+
+TEST(Claims, KeysWithEqualHashesAreToldApart) {
+  TempDir dir;
+  std::string path = dir.str("journal.db");
+  { Journal j(journalConfig(dir)); }  // the schema
+  inlet::journal::Claims::Options options;
+  options.hash = [](const std::string&, const std::string&) -> uint64_t { return 42; };
+  ClaimsRig rig(path, options);
+  auto& db = rig.db;
+  auto& claims = rig.claims;
+  const int64_t now = rig.now;
+  auto transaction = [&](const std::function<void()>& body) { rig.transaction(body); };
   constexpr int kKeys = 300;
   for (int i = 0; i < kKeys; ++i) {
     transaction([&] {
@@ -956,27 +968,17 @@ TEST(Claims, TheFilterSparesTheDatabaseNewKeysAndNeverHidesAClaimItHolds) {
   TempDir dir;
   std::string path = dir.str("journal.db");
   { Journal j(journalConfig(dir)); }  // the schema
-  auto run =
-      [&](const std::function<void(inlet::journal::Claims&,
-                                   const std::function<void(std::function<void()>)>&)>& body) {
-        inlet::journal::Database db(path, false);
-        inlet::journal::Claims::Options options;
-        options.filter_min_claims = 100;  // full (and built anew) every few hundred claims
-        inlet::journal::Claims claims(db, path, options);
-        int64_t now = inlet::util::nowMs();
-        auto transaction = [&](const std::function<void()>& step) {
-          db.exec("BEGIN IMMEDIATE");
-          claims.beginTransaction(now);
-          step();
-          db.exec("COMMIT");
-          claims.committed();
-        };
-        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-        while (!claims.filterReady() && std::chrono::steady_clock::now() < deadline)
-          std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        ASSERT_TRUE(claims.filterReady());
-        body(claims, transaction);
-      };
+  // Claims whose filter is built (in the background, as after a start).
+  auto open = [&] {
+    inlet::journal::Claims::Options options;
+    options.filter_min_claims = 100;  // full (and built anew) every few hundred claims
+    auto rig = std::make_unique<ClaimsRig>(path, options);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!rig->claims.filterReady() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    EXPECT_TRUE(rig->claims.filterReady());
+    return rig;
+  };
   constexpr int kKeys = 1000;
   int64_t now = inlet::util::nowMs();
   auto checkAll = [&](inlet::journal::Claims& claims, int upto) {
@@ -991,28 +993,29 @@ TEST(Claims, TheFilterSparesTheDatabaseNewKeysAndNeverHidesAClaimItHolds) {
     for (int i = 0; i < n; ++i) EXPECT_FALSE(claims.find("p", "new-" + std::to_string(i), now));
     return claims.indexLookups() - before;
   };
-  run([&](auto& claims, const auto& transaction) {
+  {
+    auto rig = open();
+    auto& claims = rig->claims;
     for (int i = 0; i < kKeys; ++i) {
-      transaction([&] {
+      rig->transaction([&] {
         std::string key = "k" + std::to_string(i);
         ASSERT_FALSE(claims.find("p", key, now)) << key;
         claims.add("p", key, static_cast<uint64_t>(i + 1), "evt-" + std::to_string(i), now + kHour);
       });
       if (i % 100 == 99) {
         claims.flushNow();  // the filter fills up and is built anew along the way
-        transaction([] {});
+        rig->transaction([] {});
         EXPECT_EQ(claims.inMemory(), 0u);
         checkAll(claims, i + 1);
         EXPECT_LE(newKeysReadingTheDatabase(claims, 1000), 40u) << "after " << i + 1;
       }
     }
-  });
+  }
   // After a restart the filter is built from the database alone.
-  run([&](auto& claims, const auto& transaction) {
-    transaction([&] {
-      checkAll(claims, kKeys);
-      EXPECT_LE(newKeysReadingTheDatabase(claims, 1000), 40u);
-    });
+  auto rig = open();
+  rig->transaction([&] {
+    checkAll(rig->claims, kKeys);
+    EXPECT_LE(newKeysReadingTheDatabase(rig->claims, 1000), 40u);
   });
 }
 
