@@ -18,10 +18,9 @@ namespace {
 const char* kIndexSchema = R"sql(
 PRAGMA journal_mode=WAL;
 PRAGMA synchronous=FULL;
-CREATE TABLE IF NOT EXISTS claims(
-  pipeline TEXT NOT NULL, key TEXT NOT NULL, event_id TEXT NOT NULL, expires_at INTEGER NOT NULL,
-  PRIMARY KEY(pipeline, key)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS claims_expires ON claims(expires_at);
+CREATE TABLE IF NOT EXISTS segments(
+  id INTEGER PRIMARY KEY AUTOINCREMENT, level INTEGER NOT NULL, claims INTEGER NOT NULL,
+  max_expires INTEGER NOT NULL, building INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS state(name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 )sql";
 
@@ -31,6 +30,58 @@ constexpr int64_t kDeleteSlice = 512;  // flushed claim_log rows deleted per gro
 int64_t scalar(sqlite3* db, const char* sql) {
   Statement st(db, sql);
   return st.step() ? st.integer(0) : 0;
+}
+
+// Segment `id` is the table main.claims_<id>.
+std::string segmentTable(int64_t id) { return "main.claims_" + std::to_string(id); }
+
+std::vector<int64_t> ids(sqlite3* db, const char* sql, int64_t a = 0, int64_t b = 0) {
+  Statement st(db, sql);
+  st.bind(1, a).bind(2, b);
+  std::vector<int64_t> out;
+  while (st.step()) out.push_back(st.integer(0));
+  return out;
+}
+
+// Registers a segment; returns its id (inside a write transaction).
+int64_t registerSegment(Database& db, int level, int64_t claims, int64_t max_expires,
+                        bool building) {
+  Statement add(db.get(),
+                "INSERT INTO main.segments(level, claims, max_expires, building) "
+                "VALUES(?1, ?2, ?3, ?4)");
+  add.bind(1, int64_t{level}).bind(2, claims).bind(3, max_expires).bind(4, int64_t{building});
+  add.step();
+  return sqlite3_last_insert_rowid(db.get());
+}
+
+// ...and creates its table.
+int64_t createSegment(Database& db, int level, int64_t claims, int64_t max_expires, bool building) {
+  const int64_t id = registerSegment(db, level, claims, max_expires, building);
+  db.exec(("CREATE TABLE " + segmentTable(id) +
+           "(pipeline TEXT NOT NULL, key TEXT NOT NULL, event_id TEXT NOT NULL, "
+           "expires_at INTEGER NOT NULL, PRIMARY KEY(pipeline, key)) WITHOUT ROWID")
+              .c_str());
+  return id;
+}
+
+void dropSegment(Database& db, int64_t id) {
+  db.exec(("DROP TABLE IF EXISTS " + segmentTable(id)).c_str());
+  Statement drop(db.get(), "DELETE FROM main.segments WHERE id = ?1");
+  drop.bind(1, id);
+  drop.step();
+}
+
+// (Re)creates the view `claims` over the segments lookups may read (inside a write transaction).
+void writeView(Database& db) {
+  std::string sql = "DROP VIEW IF EXISTS main.claims; CREATE VIEW main.claims AS ";
+  auto segments = ids(db.get(), "SELECT id FROM main.segments WHERE building = 0 ORDER BY id DESC");
+  if (segments.empty())
+    sql += "SELECT '' AS pipeline, '' AS key, '' AS event_id, 0 AS expires_at WHERE 0";
+  for (size_t i = 0; i < segments.size(); ++i)
+    sql += (i ? " UNION ALL " : "") +
+           std::string("SELECT pipeline, key, event_id, expires_at FROM ") +
+           segmentTable(segments[i]).substr(5);  // a view names tables of its own schema
+  db.exec(sql.c_str());
 }
 
 }  // namespace
@@ -95,6 +146,24 @@ Claims::Claims(Database& journal, const std::string& journal_path, Options optio
       options_(options) {
   flush_db_ = std::make_unique<Database>(path_, false);
   flush_db_->exec(kIndexSchema);
+  // Before the journal is attached: the names below are the claims database's alone.
+  flush_db_->transaction("BEGIN IMMEDIATE", [&] {
+    // Claims databases written before segments held one `claims` table: it becomes a segment.
+    if (scalar(
+            flush_db_->get(),
+            "SELECT count(*) FROM main.sqlite_master WHERE type = 'table' AND name = 'claims'")) {
+      const int64_t id = registerSegment(*flush_db_, 0, 0, 0, false);
+      flush_db_->exec(("DROP INDEX IF EXISTS main.claims_expires; ALTER TABLE main.claims "
+                       "RENAME TO " +
+                       segmentTable(id).substr(5))
+                          .c_str());
+      sizeSegment(id);
+    }
+    // A merge that a crash interrupted: its sources are intact.
+    for (int64_t id : ids(flush_db_->get(), "SELECT id FROM main.segments WHERE building = 1"))
+      dropSegment(*flush_db_, id);
+    writeView(*flush_db_);
+  });
   {
     Statement attach(flush_db_->get(), "ATTACH DATABASE ?1 AS j");
     attach.bind(1, journal_path_);
@@ -118,11 +187,17 @@ Claims::Claims(Database& journal, const std::string& journal_path, Options optio
   // Journals written before claims had their own database kept them in a `dedup` table.
   if (scalar(journal_.get(),
              "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'dedup'")) {
-    Statement copy(flush_db_->get(),
-                   "INSERT OR REPLACE INTO claims(pipeline, key, event_id, expires_at) "
-                   "SELECT pipeline, key, event_id, expires_at FROM j.dedup WHERE expires_at > ?1");
-    copy.bind(1, now);
-    copy.step();
+    flush_db_->transaction("BEGIN", [&] {
+      const int64_t id = createSegment(*flush_db_, 0, 0, 0, false);
+      Statement copy(flush_db_->get(), ("INSERT INTO " + segmentTable(id) +
+                                        " SELECT pipeline, key, event_id, expires_at FROM j.dedup "
+                                        "WHERE expires_at > ?1")
+                                           .c_str());
+      copy.bind(1, now);
+      copy.step();
+      sizeSegment(id);
+      writeView(*flush_db_);
+    });
     journal_.exec("DROP TABLE dedup");
   }
   flushed_seq_ = flushed;
@@ -145,7 +220,31 @@ Claims::Claims(Database& journal, const std::string& journal_path, Options optio
   index_end_ = Statement(index_->get(), "COMMIT");
   load(flushed, now);
   in_memory_ = live_;
+  merge_db_ = std::make_unique<Database>(path_, false);
   flusher_ = std::thread([this] { flusherLoop(); });
+  compactor_ = std::thread([this] { compactorLoop(); });
+}
+
+int Claims::levelOf(int64_t claims) const {
+  const auto fan_in = static_cast<int64_t>(std::max<size_t>(options_.merge_fan_in, 2));
+  int level = 0;
+  for (auto size = static_cast<int64_t>(std::max<size_t>(options_.flush_claims, 1)) * fan_in;
+       claims >= size && level < 40; size *= fan_in)
+    ++level;
+  return level;
+}
+
+void Claims::sizeSegment(int64_t id) {
+  sqlite3* db = flush_db_->get();
+  const std::string table = segmentTable(id);
+  const int64_t claims = scalar(db, ("SELECT count(*) FROM " + table).c_str());
+  Statement size(
+      db, "UPDATE main.segments SET level = ?2, claims = ?3, max_expires = ?4 WHERE id = ?1");
+  size.bind(1, id)
+      .bind(2, int64_t{levelOf(claims)})
+      .bind(3, claims)
+      .bind(4, scalar(db, ("SELECT coalesce(max(expires_at), 0) FROM " + table).c_str()));
+  size.step();
 }
 
 Claims::~Claims() { close(); }
@@ -156,7 +255,14 @@ void Claims::close() {
     stop_ = true;
   }
   flush_cv_.notify_all();
+  merge_cv_.notify_all();
   if (flusher_.joinable()) flusher_.join();
+  if (compactor_.joinable()) compactor_.join();
+}
+
+bool Claims::stopping() {
+  std::lock_guard<std::mutex> lock(flush_mutex_);
+  return stop_;
 }
 
 uint64_t Claims::hashOf(std::string_view pipeline, std::string_view key) const {
@@ -347,10 +453,143 @@ void Claims::rolledBack() {
 }
 
 void Claims::flushNow() {
-  std::lock_guard<std::mutex> run(run_mutex_);
-  while (flushOnce()) {
+  {
+    std::lock_guard<std::mutex> run(run_mutex_);
+    while (flushOnce()) {
+    }
+    if (filter_ && filterFull()) buildFilter();
   }
-  if (filter_ && filterFull()) buildFilter();
+  std::lock_guard<std::mutex> merging(merge_mutex_);
+  while (compactOnce()) {
+  }
+}
+
+void Claims::compactorLoop() {
+  util::nameThread("inlet-compact");
+  util::lowerThreadPriority(options_.background_nice);
+  std::unique_lock<std::mutex> lock(flush_mutex_);
+  for (;;) {
+    // Woken by each flush; at least once a flush interval, for the segments that expired.
+    merge_cv_.wait_for(lock, std::chrono::milliseconds(options_.flush_interval_ms),
+                       [&] { return merge_wanted_ || stop_; });
+    if (stop_) return;
+    merge_wanted_ = false;
+    lock.unlock();
+    try {
+      std::lock_guard<std::mutex> merging(merge_mutex_);
+      while (compactOnce()) {
+      }
+    } catch (const std::exception& e) {
+      // Not fatal: the sources stay as they were, and the next flush or interval retries.
+      merge_failures_.fetch_add(1, std::memory_order_relaxed);
+      log::warn(std::string("journal: dedup claims segments could not be merged: ") + e.what());
+    }
+    lock.lock();
+  }
+}
+
+bool Claims::compactOnce() {
+  Database& db = *merge_db_;
+  const int64_t now = util::nowMs();
+  // Segments that nothing reads: a merge abandoned (by a failure) and those whose claims have
+  // all expired.
+  auto gone =
+      ids(db.get(), "SELECT id FROM main.segments WHERE building = 1 OR max_expires <= ?1", now);
+  if (!gone.empty())
+    db.transaction("BEGIN IMMEDIATE", [&] {
+      for (int64_t id : gone) dropSegment(db, id);
+      writeView(db);
+    });
+  const auto fan_in = static_cast<int64_t>(std::max<size_t>(options_.merge_fan_in, 2));
+  auto level = ids(db.get(),
+                   "SELECT level FROM main.segments WHERE building = 0 GROUP BY level "
+                   "HAVING count(*) >= ?1 ORDER BY level LIMIT 1",
+                   fan_in);
+  if (level.empty() || stopping()) return false;
+  return merge(ids(db.get(),
+                   "SELECT id FROM main.segments WHERE building = 0 AND level = ?1 "
+                   "ORDER BY id LIMIT ?2",
+                   level.front(), fan_in));
+}
+
+bool Claims::merge(const std::vector<int64_t>& sources) {
+  Database& db = *merge_db_;
+  sqlite3* d = db.get();
+  const int64_t now = util::nowMs();
+  int64_t target = 0;
+  db.transaction("BEGIN IMMEDIATE", [&] { target = createSegment(db, 0, 0, 0, true); });
+  // Each source is read in key order from where the last chunk ended; the live claims of all of
+  // them are merged into the target in key order, so that its B-tree is written leaf after leaf.
+  std::vector<Statement> reads;
+  for (int64_t id : sources)
+    reads.emplace_back(d, ("SELECT pipeline, key, event_id, expires_at FROM " + segmentTable(id) +
+                           " WHERE (pipeline, key) > (?1, ?2) AND expires_at > ?3 "
+                           "ORDER BY pipeline, key")
+                              .c_str());
+  Statement insert(d, ("INSERT INTO " + segmentTable(target) +
+                       "(pipeline, key, event_id, expires_at) VALUES(?1, ?2, ?3, ?4)")
+                          .c_str());
+  const size_t chunk = std::max<size_t>(options_.flush_claims, 1);
+  std::string after_pipeline, after_key;  // ('', '') sorts before every claim
+  int64_t merged = 0, max_expires = 0;
+  std::vector<bool> has(reads.size());
+  for (bool done = false; !done;) {
+    if (stopping()) return false;  // the building segment is dropped at the next start
+    db.transaction("BEGIN IMMEDIATE", [&] {
+      for (size_t i = 0; i < reads.size(); ++i)
+        has[i] = reads[i].bind(1, after_pipeline).bind(2, after_key).bind(3, now).step();
+      auto keyOf = [&](size_t i) { return std::make_pair(reads[i].view(0), reads[i].view(1)); };
+      std::string last_pipeline, last_key;
+      size_t written = 0;
+      for (;;) {
+        // The smallest key; of equal ones (a key claimed again after its window), the latest.
+        size_t min = reads.size();
+        for (size_t i = 0; i < reads.size(); ++i) {
+          if (!has[i]) continue;
+          if (min == reads.size() || keyOf(i) < keyOf(min) ||
+              (keyOf(i) == keyOf(min) && reads[i].integer(3) > reads[min].integer(3)))
+            min = i;
+        }
+        if (min == reads.size()) {
+          done = true;
+          break;
+        }
+        const auto& r = reads[min];
+        insert.bind(1, r.view(0)).bind(2, r.view(1)).bind(3, r.view(2)).bind(4, r.integer(3));
+        insert.step();
+        insert.reset();
+        max_expires = std::max(max_expires, r.integer(3));
+        ++merged;
+        if (++written == chunk) {
+          last_pipeline = r.view(0);
+          last_key = r.view(1);
+        }
+        // The other sources move past this key before `min` (whose row it is) does.
+        for (size_t i = 0; i < reads.size(); ++i)
+          if (has[i] && i != min && keyOf(i) == keyOf(min)) has[i] = reads[i].step();
+        has[min] = reads[min].step();
+        if (written == chunk) break;
+      }
+      for (auto& read : reads) read.reset();  // before the bound strings change
+      after_pipeline = std::move(last_pipeline);
+      after_key = std::move(last_key);
+    });
+  }
+  db.transaction("BEGIN IMMEDIATE", [&] {
+    for (int64_t id : sources) dropSegment(db, id);
+    if (merged == 0) {
+      dropSegment(db, target);
+    } else {
+      Statement done(d,
+                     "UPDATE main.segments SET building = 0, level = ?2, claims = ?3, "
+                     "max_expires = ?4 WHERE id = ?1");
+      done.bind(1, target).bind(2, int64_t{levelOf(merged)}).bind(3, merged).bind(4, max_expires);
+      done.step();
+    }
+    writeView(db);
+  });
+  merges_.fetch_add(1, std::memory_order_relaxed);
+  return true;
 }
 
 bool Claims::filterFull() const {
@@ -366,7 +605,8 @@ bool Claims::filterReady() const {
 void Claims::buildFilter() {
   sqlite3* db = flush_db_->get();
   // Expired claims too: they are pruned a minute after they expire.
-  const auto held = static_cast<size_t>(scalar(db, "SELECT count(*) FROM main.claims"));
+  const auto held = static_cast<size_t>(
+      scalar(db, "SELECT coalesce(sum(claims), 0) FROM main.segments WHERE building = 0"));
   auto filter = std::make_shared<ClaimFilter>(
       std::min(kMaxFilterClaims, std::max(options_.filter_min_claims, 2 * held)));
   {
@@ -469,39 +709,48 @@ bool Claims::flushOnce() {
   auto event_id = [&](const Row& r) {
     return std::string_view(text).substr(r.at + r.pipeline + r.key, r.event_id);
   };
-  // 2. Sorted by key, the B-tree takes them leaf by leaf; stable, so that a later claim on a key
-  //    replaces an earlier (expired) one.
+  // 2. Sorted by key, a new segment's B-tree is written leaf after leaf; stable, so that a later
+  //    claim on a key replaces an earlier (expired) one.
   std::stable_sort(rows.begin(), rows.end(), [&](const Row& a, const Row& b) {
     return std::make_pair(pipeline(a), key(a)) < std::make_pair(pipeline(b), key(b));
   });
-  // DEFERRED on purpose: IMMEDIATE would take the write lock of the attached journal too.
-  flush_db_->transaction("BEGIN", [&] {
-    if (upto > from) {
-      Statement insert(db,
-                       "INSERT OR REPLACE INTO main.claims(pipeline, key, event_id, expires_at) "
-                       "VALUES(?1, ?2, ?3, ?4)");
-      for (const auto& r : rows) {
-        insert.bind(1, pipeline(r)).bind(2, key(r)).bind(3, event_id(r)).bind(4, r.expires_at);
-        insert.step();
-        insert.reset();
+  // DEFERRED on purpose: IMMEDIATE would take the write lock of the attached journal too. Its
+  // first statement writes, so it never has to upgrade a read snapshot (which could fail when the
+  // compactor committed in between).
+  if (upto > from)
+    flush_db_->transaction("BEGIN", [&] {
+      if (!rows.empty()) {
+        int64_t max_expires = 0;
+        for (const auto& r : rows) max_expires = std::max(max_expires, r.expires_at);
+        const auto n = static_cast<int64_t>(rows.size());
+        const int64_t id = createSegment(*flush_db_, levelOf(n), n, max_expires, false);
+        Statement insert(db, ("INSERT OR REPLACE INTO " + segmentTable(id) +
+                              "(pipeline, key, event_id, expires_at) VALUES(?1, ?2, ?3, ?4)")
+                                 .c_str());
+        for (const auto& r : rows) {
+          insert.bind(1, pipeline(r)).bind(2, key(r)).bind(3, event_id(r)).bind(4, r.expires_at);
+          insert.step();
+          insert.reset();
+        }
+        writeView(*flush_db_);
       }
       Statement mark(db,
                      "INSERT OR REPLACE INTO main.state(name, value) VALUES('flushed_seq', ?1)");
       mark.bind(1, static_cast<int64_t>(upto));
       mark.step();
-    }
-    if (now - last_prune_ms_ >= 60'000) {
-      Statement prune(db, "DELETE FROM main.claims WHERE expires_at <= ?1");
-      prune.bind(1, now);
-      prune.step();
-      last_prune_ms_ = now;
-    }
-  });
+    });
   // In the filter before the writer may forget them from memory (it reads flushed_seq_ first).
   if (filter_)
     for (const auto& r : rows) filter_->add(hashOf(pipeline(r), key(r)));
   flushed_seq_.store(upto);
   flushes_.fetch_add(1, std::memory_order_relaxed);
+  if (!rows.empty()) {
+    {
+      std::lock_guard<std::mutex> lock(flush_mutex_);
+      merge_wanted_ = true;
+    }
+    merge_cv_.notify_one();
+  }
   return read_rows == batch;
 }
 

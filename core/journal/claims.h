@@ -5,25 +5,35 @@
 // sequential one. The index that answers "is this key claimed?" has two tiers:
 //
 //   recent claims  an in-memory hash table over the claim_log rows (24 bytes a claim);
-//   older claims   the `claims` table of <journal>-claims.db, a B-tree by (pipeline, key).
+//   older claims   <journal>-claims.db: segments, each a B-tree by (pipeline, key), read
+//                  through the view `claims` (their UNION ALL).
 //
-// A background thread moves claim_log rows into that B-tree in large batches sorted by key, so
-// each leaf page is written once per batch instead of once per claim, and records how far it
-// got (`flushed_seq`) in the same transaction. The writer then forgets those claims from memory
-// and deletes them from claim_log. After a restart the memory tier is rebuilt from the
-// claim_log rows past `flushed_seq`; a crash at any point loses no claim.
+// A background thread (the flusher) moves claim_log rows into a new segment in large batches
+// sorted by key, so that the B-tree is written once, leaf after leaf, and records how far it got
+// (`flushed_seq`) in the same transaction. The writer then forgets those claims from memory and
+// deletes them from claim_log. After a restart the memory tier is rebuilt from the claim_log rows
+// past `flushed_seq`; a crash at any point loses no claim.
+//
+// Inserting a batch of random keys into one large B-tree instead would rewrite nearly every leaf
+// of it per batch once it holds a million claims or so: bytes written per claim grow with the
+// claims held. Segments keep that cost logarithmic, as in a log-structured merge tree: a second
+// thread (the compactor) merges `merge_fan_in` segments of one size class (level) into one of
+// the next, a bounded chunk per transaction into a segment marked `building` (invisible to
+// lookups), then swaps it for its sources in one transaction. It leaves out expired claims as it
+// merges, and drops a segment whose claims have all expired. A building segment left by a crash
+// or a failed merge is dropped before the next merge and at a start; its sources are intact.
 //
 // A new key (with GitHub's random delivery ids, nearly every request) is in neither tier, and
-// proving that in the B-tree costs a random page read. A Bloom filter over the keys in the
-// claims database answers most of those lookups from memory (sized for twice the claims the
-// database holds, at 10 bits or more each: about 1 % of new keys still read the B-tree). The
+// proving that in the segments costs a random page read in each. A Bloom filter over the keys in
+// the claims database answers most of those lookups from memory (sized for twice the claims the
+// database holds, at 10 bits or more each: about 1 % of new keys still read the segments). The
 // flusher builds it by scanning the database in the background after a start (until then every
-// lookup reads the B-tree), adds each batch it moves before the writer may forget those claims, and
-// builds it anew once more claims were added than it was sized for. It never answers "absent" for a
-// key the database holds.
+// lookup reads the segments), adds each batch it moves before the writer may forget those claims,
+// and builds it anew once more claims were added than it was sized for. It never answers "absent"
+// for a key the database holds (merges only move claims or leave out expired ones).
 //
-// Every method except the constructor, close() and the flusher is called by the journal's
-// writer thread with the journal's database lock held.
+// Every method except the constructor, close(), the flusher and the compactor is called by the
+// journal's writer thread with the journal's database lock held.
 #pragma once
 
 #include <atomic>
@@ -65,6 +75,9 @@ class Claims {
     // Replaces the key hash (tests use a constant one: every claim collides).
     uint64_t (*hash)(const std::string& pipeline, const std::string& key) = nullptr;
     size_t filter_min_claims = 1 << 20;  // the smallest filter: for 1,048,576 claims (2 MiB)
+    // Segments of one level merged at once. Level L holds segments of flush_claims * fan_in^L
+    // claims or more (less than the next level's); a claim is rewritten about once per level.
+    size_t merge_fan_in = 4;
   };
   // `journal` is the writer's connection; `claim_log` must exist in it.
   Claims(Database& journal, const std::string& journal_path, Options options);
@@ -92,8 +105,10 @@ class Claims {
   uint64_t flushFailures() const { return flush_failures_.load(std::memory_order_relaxed); }
   uint64_t flushes() const { return flushes_.load(std::memory_order_relaxed); }  // committed
   // Moves every claim committed so far now, and waits for it; builds the filter anew when it is
-  // full, as the flusher does after a flush (tests).
+  // full, as the flusher does after a flush; then runs every merge that is due (tests).
   void flushNow();
+  uint64_t merges() const { return merges_.load(std::memory_order_relaxed); }  // swapped in
+  uint64_t mergeFailures() const { return merge_failures_.load(std::memory_order_relaxed); }
   // Whether the filter over the claims database is built, and how many lookups read the
   // database's B-tree (tests and diagnostics).
   bool filterReady() const;
@@ -116,6 +131,15 @@ class Claims {
   void rebuild(uint64_t drop_upto, int64_t now_ms);  // drops flushed and expired claims
   void load(uint64_t after_seq, int64_t now_ms);
   void flusherLoop();
+  void compactorLoop();
+  // Under merge_mutex_: drops abandoned and expired segments, then merges one level that has
+  // `merge_fan_in` segments; true when it merged (another level may be due).
+  bool compactOnce();
+  // Merges `sources` into a new segment; false when the journal closes first.
+  bool merge(const std::vector<int64_t>& sources);
+  int levelOf(int64_t claims) const;
+  void sizeSegment(int64_t id);  // sets its level, claims and max_expires from its rows
+  bool stopping();
   // Moves up to one batch (twice `flush_claims`) into the claims database; true when claims
   // past it remain.
   bool flushOnce();
@@ -137,7 +161,6 @@ class Claims {
   std::shared_ptr<const ClaimFilter> published_filter_;  // under filter_mutex_
   std::shared_ptr<const ClaimFilter> writer_filter_;     // the writer's, taken per transaction
   std::atomic<uint64_t> index_lookups_{0};
-  int64_t last_prune_ms_ = 0;
   int64_t now_ms_ = 0;  // the open transaction's time
   bool flush_requested_ = false;
 
@@ -154,10 +177,14 @@ class Claims {
   std::atomic<uint64_t> flushed_seq_{0};
   std::atomic<size_t> in_memory_{0};
   std::atomic<uint64_t> flush_failures_{0}, flushes_{0};
-  std::mutex flush_mutex_;
-  std::condition_variable flush_cv_;
-  bool flush_wanted_ = false, stop_ = false;
-  std::thread flusher_;
+  std::unique_ptr<Database> merge_db_;  // the compactor's
+  std::mutex merge_mutex_;              // one compaction at a time (compactor or flushNow)
+  std::atomic<uint64_t> merges_{0}, merge_failures_{0};
+
+  std::mutex flush_mutex_;  // the two threads' wake-up flags and stop_
+  std::condition_variable flush_cv_, merge_cv_;
+  bool flush_wanted_ = false, merge_wanted_ = false, stop_ = false;
+  std::thread flusher_, compactor_;
 };
 
 }  // namespace inlet::journal

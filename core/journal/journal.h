@@ -97,6 +97,8 @@ class Journal {
   size_t claimsInMemory() const { return claims_->inMemory(); }  // as of the last commit
   uint64_t claimFlushFailures() const { return claims_->flushFailures(); }
   uint64_t claimFlushes() const { return claims_->flushes(); }
+  uint64_t claimMerges() const { return claims_->merges(); }
+  uint64_t claimMergeFailures() const { return claims_->mergeFailures(); }
   // Every committed group commit: its time from BEGIN to the end of COMMIT (the WAL's fsync
   // included), and how many requests it carried.
   const util::Histogram& commitSeconds() const { return commit_seconds_; }

@@ -251,6 +251,11 @@ Reply Handler::internal(std::string_view path) {
     m += "# TYPE inlet_dedup_claim_flush_failures_total counter\n"
          "inlet_dedup_claim_flush_failures_total " +
          std::to_string(journal_.claimFlushFailures()) + "\n";
+    m += "# TYPE inlet_dedup_claim_merges_total counter\ninlet_dedup_claim_merges_total " +
+         std::to_string(journal_.claimMerges()) + "\n";
+    m += "# TYPE inlet_dedup_claim_merge_failures_total counter\n"
+         "inlet_dedup_claim_merge_failures_total " +
+         std::to_string(journal_.claimMergeFailures()) + "\n";
     if (delivery_) {
       m += "# TYPE inlet_sink_backlog gauge\n";
       for (const auto& [sink, n] : delivery_->backlog())

@@ -721,6 +721,135 @@ TEST(Journal, AnExpiredClaimInTheClaimsDatabaseCanBeClaimedAgain) {
   EXPECT_EQ(j.append("p", "key-2", kHour, {event("p")}).status, Status::Accepted);
 }
 
+// The claims database's segments: how many, and how many tables hold them.
+int64_t segments(const Journal& j) { return count(claimsDb(j), "SELECT count(*) FROM segments"); }
+int64_t segmentTables(const Journal& j) {
+  return count(claimsDb(j),
+               "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name GLOB 'claims_*'");
+}
+
+TEST(Journal, ClaimSegmentsOfOneLevelAreMergedAndEveryClaimIsStillFound) {
+  // Flushes of 10 claims, merged four at a time: four of level 0 (under 40 claims) make one of
+  // level 1, four of level 1 one of level 2 (160 claims and more). Each merge goes a chunk of 10
+  // claims per transaction.
+  TempDir dir;
+  auto config = journalConfig(dir);
+  config.claims_flush_at = 10;
+  std::vector<std::string> ids;
+  {
+    Journal j(config);
+    const std::vector<int64_t> expected = {1, 2, 3, 1, 2, 3, 4, 2, 3, 4, 5, 3, 4, 5, 6, 1};
+    for (int b = 0; b < 16; ++b) {
+      auto burst = claimBurst(j, b * 10, 10);
+      ids.insert(ids.end(), burst.begin(), burst.end());
+      j.flushClaims();  // one segment of the burst's 10 claims, then the merges due
+      ASSERT_EQ(segments(j), expected[b]) << "after burst " << b;
+      ASSERT_EQ(segmentTables(j), expected[b]) << "after burst " << b;
+    }
+    EXPECT_EQ(j.claimMerges(), 5u);  // at bursts 3, 7, 11, and two at 15
+    EXPECT_EQ(j.claimMergeFailures(), 0u);
+    EXPECT_EQ(count(claimsDb(j), "SELECT level FROM segments"), 2);
+    EXPECT_EQ(count(claimsDb(j), "SELECT claims FROM segments"), 160);
+    EXPECT_EQ(count(claimsDb(j), "SELECT count(DISTINCT key) FROM claims"), 160);
+    claimBurst(j, 1000, 1);  // a commit: the writer forgets the flushed claims
+    expectClaimed(j, 0, ids);
+  }
+  Journal j(config);
+  expectClaimed(j, 0, ids);
+  EXPECT_EQ(j.append("p", "key-160", kHour, {event("p")}).status, Status::Accepted);
+}
+
+TEST(Journal, AMergeKeepsTheLiveClaimOfAKeyClaimedAgainAndLeavesExpiredOnesOut) {
+  TempDir dir;
+  Journal j(journalConfig(dir));
+  claimBurst(j, 0, 1, 300);  // key-0, for 300 ms
+  claimBurst(j, 1, 1);       // key-1 keeps the first segment alive
+  j.flushClaims();
+  std::this_thread::sleep_for(std::chrono::milliseconds(350));
+  auto again = claimBurst(j, 0, 1);  // the window has passed: key-0 is claimed anew
+  j.flushClaims();
+  EXPECT_EQ(segments(j), 2);
+  EXPECT_EQ(count(claimsDb(j), "SELECT count(*) FROM claims WHERE key = 'key-0'"), 2);
+  claimBurst(j, 2, 1);
+  j.flushClaims();
+  claimBurst(j, 3, 1);
+  j.flushClaims();  // the fourth segment: all four are merged
+  EXPECT_EQ(segments(j), 1);
+  EXPECT_EQ(count(claimsDb(j), "SELECT count(*) FROM claims"), 4);
+  EXPECT_EQ(count(claimsDb(j), "SELECT count(*) FROM claims WHERE key = 'key-0'"), 1);
+  claimBurst(j, 4, 1);  // a commit: the writer forgets the flushed claims
+  expectClaimed(j, 0, again);
+}
+
+TEST(Journal, AMergeThatACrashInterruptedIsDroppedAndItsSourcesServe) {
+  TempDir dir;
+  std::vector<std::string> ids;
+  std::string claims_path;
+  {
+    Journal j(journalConfig(dir));
+    claims_path = claimsDb(j);
+    ids = claimBurst(j, 0, 5);
+    j.flushClaims();
+  }
+  // What a merge leaves until it swaps its segment in: one marked `building`.
+  auto abandonedMerge = [&](int id, const std::string& key) {
+    inlet::journal::Database db(claims_path, false);
+    const std::string table = "claims_" + std::to_string(id);
+    db.exec(("INSERT INTO segments(id, level, claims, max_expires, building) VALUES(" +
+             std::to_string(id) + ", 1, 1, 9e15, 1); CREATE TABLE " + table +
+             "(pipeline TEXT NOT NULL, key TEXT NOT NULL, event_id TEXT NOT NULL, expires_at "
+             "INTEGER NOT NULL, PRIMARY KEY(pipeline, key)) WITHOUT ROWID; INSERT INTO " +
+             table + " VALUES('p', '" + key + "', 'evt_ghost', 9e15)")
+                .c_str());
+  };
+  abandonedMerge(99, "ghost");
+  Journal j(journalConfig(dir));  // a start drops it
+  EXPECT_EQ(segments(j), 1);
+  EXPECT_EQ(segmentTables(j), 1);
+  EXPECT_EQ(j.append("p", "ghost", kHour, {event("p")}).status, Status::Accepted);
+  expectClaimed(j, 0, ids);
+  // So does the next compaction (after a merge that failed, the server still running).
+  abandonedMerge(199, "ghost-2");
+  j.flushClaims();
+  EXPECT_EQ(segmentTables(j), segments(j));
+  EXPECT_EQ(count(claims_path, "SELECT count(*) FROM segments WHERE building = 1"), 0);
+  EXPECT_EQ(j.append("p", "ghost-2", kHour, {event("p")}).status, Status::Accepted);
+  expectClaimed(j, 0, ids);
+}
+
+TEST(Journal, AClaimsDatabaseOfOneTableBecomesASegment) {
+  TempDir dir;
+  const int64_t now = inlet::util::nowMs();
+  std::string claims_path;
+  {
+    Journal j(journalConfig(dir));
+    claims_path = claimsDb(j);
+  }
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(claims_path + suffix);
+  {
+    // The layout before segments.
+    inlet::journal::Database db(claims_path, false);
+    db.exec(
+        "CREATE TABLE claims(pipeline TEXT NOT NULL, key TEXT NOT NULL, event_id TEXT NOT NULL, "
+        "expires_at INTEGER NOT NULL, PRIMARY KEY(pipeline, key)) WITHOUT ROWID;"
+        "CREATE INDEX claims_expires ON claims(expires_at);"
+        "CREATE TABLE state(name TEXT PRIMARY KEY, value INTEGER NOT NULL);");
+    db.exec(("INSERT INTO claims VALUES('p', 'live', 'evt_live', " + std::to_string(now + kHour) +
+             "), ('p', 'expired', 'evt_old', " + std::to_string(now - 1) + ")")
+                .c_str());
+  }
+  Journal j(journalConfig(dir));
+  EXPECT_EQ(segments(j), 1);
+  EXPECT_EQ(count(claims_path,
+                  "SELECT count(*) FROM sqlite_master WHERE name = 'claims' AND "
+                  "type = 'view'"),
+            1);
+  auto r = j.append("p", "live", kHour, {event("p")});
+  EXPECT_EQ(r.status, Status::Duplicate);
+  EXPECT_EQ(r.event_id, "evt_live");
+  EXPECT_EQ(j.append("p", "expired", kHour, {event("p")}).status, Status::Accepted);
+}
+
 TEST(Journal, ClaimsFromAnOlderJournalLayoutAreKept) {
   TempDir dir;
   int64_t now = inlet::util::nowMs();

@@ -517,6 +517,8 @@ TEST_F(ServerTest, MetricsCountDedupClaimsInMemory) {
   }
   EXPECT_EQ(metric("inlet_dedup_claims_in_memory"), "2");  // the repeat claims nothing
   EXPECT_EQ(metric("inlet_dedup_claim_flush_failures_total"), "0");
+  EXPECT_EQ(metric("inlet_dedup_claim_merges_total"), "0");
+  EXPECT_EQ(metric("inlet_dedup_claim_merge_failures_total"), "0");
 }
 
 TEST_F(ServerTest, RequestBodiesInMemoryAreBounded) {
@@ -633,7 +635,8 @@ TEST_F(ServerTest, BackgroundThreadsRunAtALowerPriorityAndAreNamed) {
   ASSERT_FALSE(base == -1 && errno != 0);
   if (base > 12) GTEST_SKIP() << "the test itself runs at nice " << base;
   startWith(githubConfig(dir_, "  background_nice: 7\n  threads: 2\n"));
-  const std::vector<std::string> lowered = {"sink:local", "inlet-ckpt", "inlet-claims"};
+  const std::vector<std::string> lowered = {"sink:local", "inlet-ckpt", "inlet-claims",
+                                            "inlet-compact"};
   const std::vector<std::string> first = {"inlet-writer", "inlet-loop-0", "inlet-loop-1",
                                           "inlet-acks"};
   // Threads name and lower themselves as they start: wait until all have.
@@ -651,8 +654,8 @@ TEST_F(ServerTest, BackgroundThreadsRunAtALowerPriorityAndAreNamed) {
   }
   std::string all;
   for (const auto& [name, value] : nice) all += name + "=" + std::to_string(value) + " ";
-  // Sink delivery, journal checkpoints and the dedup-claims flush are lowered; the event loops,
-  // the journal writer and the delivery-acknowledgement waiter are not.
+  // Sink delivery, journal checkpoints and the dedup-claims flush and merges are lowered; the event
+  // loops, the journal writer and the delivery-acknowledgement waiter are not.
   for (const auto& n : lowered)
     EXPECT_EQ(nice.count(n) ? nice[n] : -100, base + 7) << n << ": " << all;
   for (const auto& n : first) EXPECT_EQ(nice.count(n) ? nice[n] : -100, base) << n << ": " << all;
