@@ -134,6 +134,7 @@ struct JournalConfig {
   // Dedup claims kept in memory before they are moved, sorted, into the claims database (not a
   // YAML setting; tests lower it).
   size_t claims_flush_at = 65536;
+  size_t claims_merge_fan_in = 8;  // segments of the claims database merged at once (likewise)
   std::vector<JournalTable> tables;  // derived from sinks of type `journal`, not a YAML key
 };
 

@@ -532,42 +532,60 @@ bool Claims::merge(const std::vector<int64_t>& sources) {
   const size_t chunk = std::max<size_t>(options_.flush_claims, 1);
   std::string after_pipeline, after_key;  // ('', '') sorts before every claim
   int64_t merged = 0, max_expires = 0;
-  std::vector<bool> has(reads.size());
+  // Each source's current row (its text valid until that source steps again).
+  struct Head {
+    bool has = false;
+    std::pair<std::string_view, std::string_view> key;
+    int64_t expires_at = 0;
+  };
+  std::vector<Head> heads(reads.size());
+  auto advance = [&](size_t i) {
+    Head& h = heads[i];
+    h.has = reads[i].step();
+    if (h.has) {
+      h.key = {reads[i].view(0), reads[i].view(1)};
+      h.expires_at = reads[i].integer(3);
+    }
+  };
   for (bool done = false; !done;) {
     if (stopping()) return false;  // the building segment is dropped at the next start
     db.transaction("BEGIN IMMEDIATE", [&] {
-      for (size_t i = 0; i < reads.size(); ++i)
-        has[i] = reads[i].bind(1, after_pipeline).bind(2, after_key).bind(3, now).step();
-      auto keyOf = [&](size_t i) { return std::make_pair(reads[i].view(0), reads[i].view(1)); };
+      for (size_t i = 0; i < reads.size(); ++i) {
+        reads[i].bind(1, after_pipeline).bind(2, after_key).bind(3, now);
+        advance(i);
+      }
       std::string last_pipeline, last_key;
       size_t written = 0;
       for (;;) {
         // The smallest key; of equal ones (a key claimed again after its window), the latest.
         size_t min = reads.size();
         for (size_t i = 0; i < reads.size(); ++i) {
-          if (!has[i]) continue;
-          if (min == reads.size() || keyOf(i) < keyOf(min) ||
-              (keyOf(i) == keyOf(min) && reads[i].integer(3) > reads[min].integer(3)))
+          const Head& h = heads[i];
+          if (h.has && (min == reads.size() || h.key < heads[min].key ||
+                        (h.key == heads[min].key && h.expires_at > heads[min].expires_at)))
             min = i;
         }
         if (min == reads.size()) {
           done = true;
           break;
         }
-        const auto& r = reads[min];
-        insert.bind(1, r.view(0)).bind(2, r.view(1)).bind(3, r.view(2)).bind(4, r.integer(3));
+        const Head& m = heads[min];
+        insert.bind(1, m.key.first)
+            .bind(2, m.key.second)
+            .bind(3, reads[min].view(2))
+            .bind(4, m.expires_at);
         insert.step();
         insert.reset();
-        max_expires = std::max(max_expires, r.integer(3));
+        max_expires = std::max(max_expires, m.expires_at);
         ++merged;
         if (++written == chunk) {
-          last_pipeline = r.view(0);
-          last_key = r.view(1);
+          last_pipeline = m.key.first;
+          last_key = m.key.second;
         }
         // The other sources move past this key before `min` (whose row it is) does.
         for (size_t i = 0; i < reads.size(); ++i)
-          if (has[i] && i != min && keyOf(i) == keyOf(min)) has[i] = reads[i].step();
-        has[min] = reads[min].step();
+          if (i != min && heads[i].has && heads[i].key == m.key) advance(i);
+        advance(min);
         if (written == chunk) break;
       }
       for (auto& read : reads) read.reset();  // before the bound strings change
@@ -604,7 +622,7 @@ bool Claims::filterReady() const {
 
 void Claims::buildFilter() {
   sqlite3* db = flush_db_->get();
-  // Expired claims too: they are pruned a minute after they expire.
+  // Expired claims too: they stay until a merge leaves them out or their whole segment expired.
   const auto held = static_cast<size_t>(
       scalar(db, "SELECT coalesce(sum(claims), 0) FROM main.segments WHERE building = 0"));
   auto filter = std::make_shared<ClaimFilter>(

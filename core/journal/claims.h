@@ -77,7 +77,7 @@ class Claims {
     size_t filter_min_claims = 1 << 20;  // the smallest filter: for 1,048,576 claims (2 MiB)
     // Segments of one level merged at once. Level L holds segments of flush_claims * fan_in^L
     // claims or more (less than the next level's); a claim is rewritten about once per level.
-    size_t merge_fan_in = 4;
+    size_t merge_fan_in = 8;
   };
   // `journal` is the writer's connection; `claim_log` must exist in it.
   Claims(Database& journal, const std::string& journal_path, Options options);

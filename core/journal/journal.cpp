@@ -111,6 +111,7 @@ Journal::Journal(const config::JournalConfig& config, int background_nice)
   Claims::Options claim_options;
   claim_options.background_nice = background_nice_;
   claim_options.flush_claims = config_.claims_flush_at;
+  claim_options.merge_fan_in = config_.claims_merge_fan_in;
   claims_ = std::make_unique<Claims>(*db_, config_.path, claim_options);
   get_cursor_ = Statement(d, "SELECT seq FROM cursors WHERE sink = ?1");
   set_cursor_ = Statement(d,

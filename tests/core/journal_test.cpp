@@ -735,6 +735,7 @@ TEST(Journal, ClaimSegmentsOfOneLevelAreMergedAndEveryClaimIsStillFound) {
   TempDir dir;
   auto config = journalConfig(dir);
   config.claims_flush_at = 10;
+  config.claims_merge_fan_in = 4;
   std::vector<std::string> ids;
   {
     Journal j(config);
@@ -761,7 +762,9 @@ TEST(Journal, ClaimSegmentsOfOneLevelAreMergedAndEveryClaimIsStillFound) {
 
 TEST(Journal, AMergeKeepsTheLiveClaimOfAKeyClaimedAgainAndLeavesExpiredOnesOut) {
   TempDir dir;
-  Journal j(journalConfig(dir));
+  auto config = journalConfig(dir);
+  config.claims_merge_fan_in = 4;
+  Journal j(config);
   claimBurst(j, 0, 1, 300);  // key-0, for 300 ms
   claimBurst(j, 1, 1);       // key-1 keeps the first segment alive
   j.flushClaims();
