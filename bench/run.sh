@@ -244,6 +244,16 @@ cpu_ticks() {
   echo "$total"
 }
 write_bytes() { sed -n 's/^write_bytes: //p' "/proc/$1/io" 2>/dev/null || echo 0; }
+# CPU ticks of a process's threads by name ("name ticks" lines; threads of one name summed).
+thread_ticks() {
+  local f stat name
+  for f in /proc/"$1"/task/*/stat; do
+    stat="$(cat "$f" 2>/dev/null)" || continue
+    name="${stat#*(}"; name="${name%)*}"; name="${name// /_}"
+    stat="${stat##*) }"
+    echo "$name $(echo "$stat" | awk '{ print $12 + $13 }')"
+  done | awk '{ t[$1] += $2 } END { for (n in t) print n, t[n] }'
+}
 NGINX_PIDS=("$NGINX_PID" $(ps --ppid "$NGINX_PID" -o pid= 2>/dev/null))
 HZ="$(getconf CLK_TCK)"
 
@@ -263,9 +273,11 @@ PY
 
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 I_CPU=0; I_WB=0; N_CPU=0
+THREAD_CPU=""  # "name ticks" lines, one per thread name and round
 ACCEPTED_AFTER=""
 for round in $(seq 1 "$ROUNDS"); do
   I_CPU0="$(cpu_ticks "$INLET_PID")"; I_WB0="$(write_bytes "$INLET_PID")"
+  T_CPU0="$(thread_ticks "$INLET_PID")"
   curl -s "http://127.0.0.1:$INLET_PORT/_inlet/metrics" >"$TMP/metrics-$round-before.txt"
   run_wrk "inlet-$round" "http://127.0.0.1:$INLET_PORT" "$round"
   kill -0 "$INLET_PID" 2>/dev/null || { tail -20 "$TMP/inlet.log" >&2; die "inlet died under load"; }
@@ -279,6 +291,8 @@ for round in $(seq 1 "$ROUNDS"); do
   done
   curl -s "http://127.0.0.1:$INLET_PORT/_inlet/metrics" >"$TMP/metrics-$round-after.txt"
   I_CPU1="$(cpu_ticks "$INLET_PID")"; I_WB1="$(write_bytes "$INLET_PID")"
+  THREAD_CPU+="$(awk 'NR == FNR { t0[$1] = $2; next } { print $1, $2 - t0[$1] }' \
+    <(echo "$T_CPU0") <(thread_ticks "$INLET_PID"))"$'\n'
   I_CPU=$((I_CPU + I_CPU1 - I_CPU0)); I_WB=$((I_WB + I_WB1 - I_WB0))
   N_CPU0="$(cpu_ticks "${NGINX_PIDS[@]}")"
   run_wrk "nginx-$round" "http://127.0.0.1:$NGINX_PORT" "$round"
@@ -378,6 +392,11 @@ per_req() {  # ticks requests -> CPU microseconds per request
 }
 I_CPU_US="$(per_req "$I_CPU" "$ROWS")"
 N_CPU_US="$(per_req "$N_CPU" "$N_OK")"
+# Inlet's CPU per event, thread by thread (the busiest first).
+BY_THREAD="$(echo "$THREAD_CPU" | awk -v hz="$HZ" -v n="$ROWS" '
+  NF == 2 { t[$1] += $2 }
+  END { for (k in t) if (t[k] > 0 && n > 0) printf "%s %.1f\n", k, t[k] / hz * 1e6 / n }' |
+  sort -k2,2 -g -r | awk '{ printf "%s%s %s us", (NR > 1 ? ", " : ""), $1, $2 }')"
 I_WB_KIB="$(awk -v b="$I_WB" -v n="$ROWS" 'BEGIN { printf "%.1f", (n > 0 ? b / 1024 / n : 0) }')"
 
 ALLOCATOR="$(ldd "$INLET" 2>/dev/null | grep -o 'libtcmalloc[a-z_]*' | head -1 || true)"
@@ -403,6 +422,7 @@ check: wrk answers $I_REQ (2xx $I_OK, non-2xx $I_NON2XX; socket errors connect $
 context: CPU per request inlet ${I_CPU_US} us, nginx ${N_CPU_US} us; inlet disk writes $I_WB_KIB KiB per event
          ($WRITTEN_BY, incl. checkpoints); fdatasync on this disk before the run: $FSYNC;
          inlet threads after load: $THREADS_INLET; malloc: $ALLOCATOR
+         inlet CPU per event by thread: ${BY_THREAD:-?}
 inlet's histograms (all rounds; quantiles only as fine as the buckets):
 $SERVER_SIDE
 
