@@ -557,7 +557,8 @@ bool Claims::merge(const std::vector<int64_t>& sources) {
       std::string last_pipeline, last_key;
       size_t written = 0;
       for (;;) {
-        // The smallest key; of equal ones (a key claimed again after its window), the latest.
+        // The smallest key; of equal ones (two live claims, as a clock set back can leave), the
+        // one that lasts longer. An expired claim is not read at all.
         size_t min = reads.size();
         for (size_t i = 0; i < reads.size(); ++i) {
           const Head& h = heads[i];

@@ -721,6 +721,28 @@ TEST(Journal, AnExpiredClaimInTheClaimsDatabaseCanBeClaimedAgain) {
   EXPECT_EQ(j.append("p", "key-2", kHour, {event("p")}).status, Status::Accepted);
 }
 
+// The columns of a table of claims, in every layout.
+const std::string kClaimColumns =
+    "(pipeline TEXT NOT NULL, key TEXT NOT NULL, event_id TEXT NOT NULL, expires_at INTEGER NOT "
+    "NULL, PRIMARY KEY(pipeline, key)) WITHOUT ROWID";
+
+// A table of claims as an older layout kept them: 'live' (held by evt_live) and 'expired'.
+void writeOldClaims(const std::string& db_path, const std::string& table, int64_t now) {
+  inlet::journal::Database db(db_path, false);
+  db.exec(("CREATE TABLE " + table + kClaimColumns + "; INSERT INTO " + table +
+           " VALUES('p', 'live', 'evt_live', " + std::to_string(now + kHour) +
+           "), ('p', 'expired', 'evt_old', " + std::to_string(now - 1) + ")")
+              .c_str());
+}
+
+// ...and what a journal that adopted them answers.
+void expectOldClaimsKept(Journal& j) {
+  auto r = j.append("p", "live", kHour, {event("p")});
+  EXPECT_EQ(r.status, Status::Duplicate);
+  EXPECT_EQ(r.event_id, "evt_live");
+  EXPECT_EQ(j.append("p", "expired", kHour, {event("p")}).status, Status::Accepted);
+}
+
 // The claims database's segments: how many, and how many tables hold them.
 int64_t segments(const Journal& j) { return count(claimsDb(j), "SELECT count(*) FROM segments"); }
 int64_t segmentTables(const Journal& j) {
@@ -784,6 +806,35 @@ TEST(Journal, AMergeKeepsTheLiveClaimOfAKeyClaimedAgainAndLeavesExpiredOnesOut) 
   expectClaimed(j, 0, again);
 }
 
+TEST(Journal, AMergeOfTwoLiveClaimsOnOneKeyKeepsTheOneThatLastsLonger) {
+  // Not made by the journal itself (a key is claimed only when no live claim holds it), but a
+  // clock set back between two claims could leave two.
+  TempDir dir;
+  auto config = journalConfig(dir);
+  config.claims_merge_fan_in = 4;
+  Journal j(config);
+  claimBurst(j, 0, 1);  // key-0, for an hour
+  j.flushClaims();
+  {
+    inlet::journal::Database db(claimsDb(j), false);
+    const std::string later = std::to_string(inlet::util::nowMs() + 2 * kHour);
+    db.exec(("INSERT INTO segments(id, level, claims, max_expires) VALUES(50, 0, 1, " + later +
+             "); CREATE TABLE claims_50" + kClaimColumns +
+             "; INSERT INTO claims_50 VALUES('p', 'key-0', 'evt_later', " + later + ")")
+                .c_str());
+  }
+  claimBurst(j, 1, 1);
+  j.flushClaims();
+  claimBurst(j, 2, 1);
+  j.flushClaims();  // the fourth segment: all four are merged
+  EXPECT_EQ(segments(j), 1);
+  EXPECT_EQ(count(claimsDb(j), "SELECT count(*) FROM claims WHERE key = 'key-0'"), 1);
+  claimBurst(j, 3, 1);  // a commit: the writer forgets the flushed claims
+  auto r = j.append("p", "key-0", kHour, {event("p")});
+  EXPECT_EQ(r.status, Status::Duplicate);
+  EXPECT_EQ(r.event_id, "evt_later");
+}
+
 TEST(Journal, AMergeThatACrashInterruptedIsDroppedAndItsSourcesServe) {
   TempDir dir;
   std::vector<std::string> ids;
@@ -799,10 +850,8 @@ TEST(Journal, AMergeThatACrashInterruptedIsDroppedAndItsSourcesServe) {
     inlet::journal::Database db(claims_path, false);
     const std::string table = "claims_" + std::to_string(id);
     db.exec(("INSERT INTO segments(id, level, claims, max_expires, building) VALUES(" +
-             std::to_string(id) + ", 1, 1, 9e15, 1); CREATE TABLE " + table +
-             "(pipeline TEXT NOT NULL, key TEXT NOT NULL, event_id TEXT NOT NULL, expires_at "
-             "INTEGER NOT NULL, PRIMARY KEY(pipeline, key)) WITHOUT ROWID; INSERT INTO " +
-             table + " VALUES('p', '" + key + "', 'evt_ghost', 9e15)")
+             std::to_string(id) + ", 1, 1, 9e15, 1); CREATE TABLE " + table + kClaimColumns +
+             "; INSERT INTO " + table + " VALUES('p', '" + key + "', 'evt_ghost', 9e15)")
                 .c_str());
   };
   abandonedMerge(99, "ghost");
@@ -829,28 +878,16 @@ TEST(Journal, AClaimsDatabaseOfOneTableBecomesASegment) {
     claims_path = claimsDb(j);
   }
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(claims_path + suffix);
-  {
-    // The layout before segments.
-    inlet::journal::Database db(claims_path, false);
-    db.exec(
-        "CREATE TABLE claims(pipeline TEXT NOT NULL, key TEXT NOT NULL, event_id TEXT NOT NULL, "
-        "expires_at INTEGER NOT NULL, PRIMARY KEY(pipeline, key)) WITHOUT ROWID;"
-        "CREATE INDEX claims_expires ON claims(expires_at);"
-        "CREATE TABLE state(name TEXT PRIMARY KEY, value INTEGER NOT NULL);");
-    db.exec(("INSERT INTO claims VALUES('p', 'live', 'evt_live', " + std::to_string(now + kHour) +
-             "), ('p', 'expired', 'evt_old', " + std::to_string(now - 1) + ")")
-                .c_str());
-  }
+  writeOldClaims(claims_path, "claims", now);  // the layout before segments
+  inlet::journal::Database(claims_path, false)
+      .exec("CREATE INDEX claims_expires ON claims(expires_at)");
   Journal j(journalConfig(dir));
   EXPECT_EQ(segments(j), 1);
   EXPECT_EQ(count(claims_path,
                   "SELECT count(*) FROM sqlite_master WHERE name = 'claims' AND "
                   "type = 'view'"),
             1);
-  auto r = j.append("p", "live", kHour, {event("p")});
-  EXPECT_EQ(r.status, Status::Duplicate);
-  EXPECT_EQ(r.event_id, "evt_live");
-  EXPECT_EQ(j.append("p", "expired", kHour, {event("p")}).status, Status::Accepted);
+  expectOldClaimsKept(j);
 }
 
 TEST(Journal, ClaimsFromAnOlderJournalLayoutAreKept) {
@@ -861,22 +898,11 @@ TEST(Journal, ClaimsFromAnOlderJournalLayoutAreKept) {
     Journal j(journalConfig(dir));
     path = j.path();
   }
-  {
-    // The layout before the claims database: claims in the journal's `dedup` table.
-    inlet::journal::Database db(path, false);
-    db.exec(
-        "CREATE TABLE dedup(pipeline TEXT NOT NULL, key TEXT NOT NULL, event_id TEXT NOT NULL, "
-        "expires_at INTEGER NOT NULL, PRIMARY KEY(pipeline, key)) WITHOUT ROWID");
-    db.exec(("INSERT INTO dedup VALUES('p', 'live', 'evt_live', " + std::to_string(now + kHour) +
-             "), ('p', 'expired', 'evt_old', " + std::to_string(now - 1) + ")")
-                .c_str());
-  }
+  // The layout before the claims database: claims in the journal's `dedup` table.
+  writeOldClaims(path, "dedup", now);
   Journal j(journalConfig(dir));
   EXPECT_EQ(count(path, "SELECT count(*) FROM sqlite_master WHERE name = 'dedup'"), 0);
-  auto r = j.append("p", "live", kHour, {event("p")});
-  EXPECT_EQ(r.status, Status::Duplicate);
-  EXPECT_EQ(r.event_id, "evt_live");
-  EXPECT_EQ(j.append("p", "expired", kHour, {event("p")}).status, Status::Accepted);
+  expectOldClaimsKept(j);
 }
 
 TEST(Journal, AClaimsDatabaseLeftByAnotherJournalDoesNotHideNewClaims) {
