@@ -166,7 +166,9 @@ INLET_PID=$!
 
 INLET_PORT=""
 for _ in $(seq 1 300); do
-  INLET_PORT="$(sed -n 's/.*listening on [0-9.]*:\([0-9][0-9]*\).*/\1/p' "$TMP/inlet.log" | head -1)"
+  # The log may not exist yet (the background job opens it): not an error under `set -e`.
+  INLET_PORT="$(sed -n 's/.*listening on [0-9.]*:\([0-9][0-9]*\).*/\1/p' "$TMP/inlet.log" 2>/dev/null |
+    head -1 || true)"
   [[ -n "$INLET_PORT" ]] && break
   kill -0 "$INLET_PID" 2>/dev/null || { cat "$TMP/inlet.log" >&2; die "inlet exited at start"; }
   sleep 0.1
