@@ -235,25 +235,26 @@ median() {  # numbers...
     awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
 }
 
-# CPU time (user + system, clock ticks) of a list of pids; disk bytes written by one pid.
+# CPU time (user + system, clock ticks) in a /proc stat line (utime and stime are fields 14 and
+# 15 overall: 12 and 13 after "(comm) ").
+stat_ticks() { echo "${1##*) }" | awk '{ print $12 + $13 }'; }
+# ...of a list of pids; disk bytes written by one pid.
 cpu_ticks() {
   local total=0 pid stat
   for pid in "$@"; do
     stat="$(cat "/proc/$pid/stat" 2>/dev/null)" || continue
-    stat="${stat##*) }"  # fields after "(comm) "; utime and stime are fields 14, 15 overall
-    total=$((total + $(echo "$stat" | awk '{ print $12 + $13 }')))
+    total=$((total + $(stat_ticks "$stat")))
   done
   echo "$total"
 }
 write_bytes() { sed -n 's/^write_bytes: //p' "/proc/$1/io" 2>/dev/null || echo 0; }
-# CPU ticks of a process's threads by name ("name ticks" lines; threads of one name summed).
+# ...of a process's threads by name ("name ticks" lines; threads of one name summed).
 thread_ticks() {
   local f stat name
   for f in /proc/"$1"/task/*/stat; do
     stat="$(cat "$f" 2>/dev/null)" || continue
     name="${stat#*(}"; name="${name%)*}"; name="${name// /_}"
-    stat="${stat##*) }"
-    echo "$name $(echo "$stat" | awk '{ print $12 + $13 }')"
+    echo "$name $(stat_ticks "$stat")"
   done | awk '{ t[$1] += $2 } END { for (n in t) print n, t[n] }'
 }
 NGINX_PIDS=("$NGINX_PID" $(ps --ppid "$NGINX_PID" -o pid= 2>/dev/null))

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <initializer_list>
 #include <string_view>
 #include <tuple>
 #include <vector>
@@ -35,9 +36,11 @@ int64_t scalar(sqlite3* db, const char* sql) {
 // Segment `id` is the table main.claims_<id>.
 std::string segmentTable(int64_t id) { return "main.claims_" + std::to_string(id); }
 
-std::vector<int64_t> ids(sqlite3* db, const char* sql, int64_t a = 0, int64_t b = 0) {
+// The first column of every row of `sql`, its parameters ?1, ?2, … bound to `args`.
+std::vector<int64_t> ids(sqlite3* db, const char* sql, std::initializer_list<int64_t> args = {}) {
   Statement st(db, sql);
-  st.bind(1, a).bind(2, b);
+  int i = 0;
+  for (int64_t arg : args) st.bind(++i, arg);
   std::vector<int64_t> out;
   while (st.step()) out.push_back(st.integer(0));
   return out;
@@ -260,6 +263,14 @@ void Claims::close() {
   if (compactor_.joinable()) compactor_.join();
 }
 
+void Claims::wake(bool& wanted, std::condition_variable& cv) {
+  {
+    std::lock_guard<std::mutex> lock(flush_mutex_);
+    wanted = true;
+  }
+  cv.notify_one();
+}
+
 bool Claims::stopping() {
   std::lock_guard<std::mutex> lock(flush_mutex_);
   return stop_;
@@ -437,11 +448,7 @@ void Claims::committed() {
   in_memory_.store(live_, std::memory_order_relaxed);
   if (!flush_requested_ && live_ >= options_.flush_claims) {
     flush_requested_ = true;
-    {
-      std::lock_guard<std::mutex> lock(flush_mutex_);
-      flush_wanted_ = true;
-    }
-    flush_cv_.notify_one();
+    wake(flush_wanted_, flush_cv_);
   }
 }
 
@@ -494,7 +501,7 @@ bool Claims::compactOnce() {
   // Segments that nothing reads: a merge abandoned (by a failure) and those whose claims have
   // all expired.
   auto gone =
-      ids(db.get(), "SELECT id FROM main.segments WHERE building = 1 OR max_expires <= ?1", now);
+      ids(db.get(), "SELECT id FROM main.segments WHERE building = 1 OR max_expires <= ?1", {now});
   if (!gone.empty())
     db.transaction("BEGIN IMMEDIATE", [&] {
       for (int64_t id : gone) dropSegment(db, id);
@@ -504,12 +511,12 @@ bool Claims::compactOnce() {
   auto level = ids(db.get(),
                    "SELECT level FROM main.segments WHERE building = 0 GROUP BY level "
                    "HAVING count(*) >= ?1 ORDER BY level LIMIT 1",
-                   fan_in);
+                   {fan_in});
   if (level.empty() || stopping()) return false;
   return merge(ids(db.get(),
                    "SELECT id FROM main.segments WHERE building = 0 AND level = ?1 "
                    "ORDER BY id LIMIT ?2",
-                   level.front(), fan_in));
+                   {level.front(), fan_in}));
 }
 
 bool Claims::merge(const std::vector<int64_t>& sources) {
@@ -763,13 +770,7 @@ bool Claims::flushOnce() {
     for (const auto& r : rows) filter_->add(hashOf(pipeline(r), key(r)));
   flushed_seq_.store(upto);
   flushes_.fetch_add(1, std::memory_order_relaxed);
-  if (!rows.empty()) {
-    {
-      std::lock_guard<std::mutex> lock(flush_mutex_);
-      merge_wanted_ = true;
-    }
-    merge_cv_.notify_one();
-  }
+  if (!rows.empty()) wake(merge_wanted_, merge_cv_);
   return read_rows == batch;
 }
 

@@ -140,6 +140,7 @@ class Claims {
   int levelOf(int64_t claims) const;
   void sizeSegment(int64_t id);  // sets its level, claims and max_expires from its rows
   bool stopping();
+  void wake(bool& wanted, std::condition_variable& cv);  // sets `wanted` (a flag of flush_mutex_)
   // Moves up to one batch (twice `flush_claims`) into the claims database; true when claims
   // past it remain.
   bool flushOnce();

@@ -743,6 +743,20 @@ void expectOldClaimsKept(Journal& j) {
   EXPECT_EQ(j.append("p", "expired", kHour, {event("p")}).status, Status::Accepted);
 }
 
+// A journal whose claims segments merge four at a time (eight by default).
+inlet::config::JournalConfig mergeFourConfig(const TempDir& dir) {
+  auto config = journalConfig(dir);
+  config.claims_merge_fan_in = 4;
+  return config;
+}
+
+// claimBurst(), then one flush: the burst's claims become one segment, and the merges due run.
+std::vector<std::string> segmentOfBurst(Journal& j, int from, int n, int64_t window_ms = kHour) {
+  auto ids = claimBurst(j, from, n, window_ms);
+  j.flushClaims();
+  return ids;
+}
+
 // The claims database's segments: how many, and how many tables hold them.
 int64_t segments(const Journal& j) { return count(claimsDb(j), "SELECT count(*) FROM segments"); }
 int64_t segmentTables(const Journal& j) {
@@ -755,17 +769,15 @@ TEST(Journal, ClaimSegmentsOfOneLevelAreMergedAndEveryClaimIsStillFound) {
   // level 1, four of level 1 one of level 2 (160 claims and more). Each merge goes a chunk of 10
   // claims per transaction.
   TempDir dir;
-  auto config = journalConfig(dir);
+  auto config = mergeFourConfig(dir);
   config.claims_flush_at = 10;
-  config.claims_merge_fan_in = 4;
   std::vector<std::string> ids;
   {
     Journal j(config);
     const std::vector<int64_t> expected = {1, 2, 3, 1, 2, 3, 4, 2, 3, 4, 5, 3, 4, 5, 6, 1};
     for (int b = 0; b < 16; ++b) {
-      auto burst = claimBurst(j, b * 10, 10);
+      auto burst = segmentOfBurst(j, b * 10, 10);
       ids.insert(ids.end(), burst.begin(), burst.end());
-      j.flushClaims();  // one segment of the burst's 10 claims, then the merges due
       ASSERT_EQ(segments(j), expected[b]) << "after burst " << b;
       ASSERT_EQ(segmentTables(j), expected[b]) << "after burst " << b;
     }
@@ -784,21 +796,15 @@ TEST(Journal, ClaimSegmentsOfOneLevelAreMergedAndEveryClaimIsStillFound) {
 
 TEST(Journal, AMergeKeepsTheLiveClaimOfAKeyClaimedAgainAndLeavesExpiredOnesOut) {
   TempDir dir;
-  auto config = journalConfig(dir);
-  config.claims_merge_fan_in = 4;
-  Journal j(config);
+  Journal j(mergeFourConfig(dir));
   claimBurst(j, 0, 1, 300);  // key-0, for 300 ms
-  claimBurst(j, 1, 1);       // key-1 keeps the first segment alive
-  j.flushClaims();
+  segmentOfBurst(j, 1, 1);   // key-1 keeps the first segment alive
   std::this_thread::sleep_for(std::chrono::milliseconds(350));
-  auto again = claimBurst(j, 0, 1);  // the window has passed: key-0 is claimed anew
-  j.flushClaims();
+  auto again = segmentOfBurst(j, 0, 1);  // the window has passed: key-0 is claimed anew
   EXPECT_EQ(segments(j), 2);
   EXPECT_EQ(count(claimsDb(j), "SELECT count(*) FROM claims WHERE key = 'key-0'"), 2);
-  claimBurst(j, 2, 1);
-  j.flushClaims();
-  claimBurst(j, 3, 1);
-  j.flushClaims();  // the fourth segment: all four are merged
+  segmentOfBurst(j, 2, 1);
+  segmentOfBurst(j, 3, 1);  // the fourth segment: all four are merged
   EXPECT_EQ(segments(j), 1);
   EXPECT_EQ(count(claimsDb(j), "SELECT count(*) FROM claims"), 4);
   EXPECT_EQ(count(claimsDb(j), "SELECT count(*) FROM claims WHERE key = 'key-0'"), 1);
@@ -810,11 +816,8 @@ TEST(Journal, AMergeOfTwoLiveClaimsOnOneKeyKeepsTheOneThatLastsLonger) {
   // Not made by the journal itself (a key is claimed only when no live claim holds it), but a
   // clock set back between two claims could leave two.
   TempDir dir;
-  auto config = journalConfig(dir);
-  config.claims_merge_fan_in = 4;
-  Journal j(config);
-  claimBurst(j, 0, 1);  // key-0, for an hour
-  j.flushClaims();
+  Journal j(mergeFourConfig(dir));
+  segmentOfBurst(j, 0, 1);  // key-0, for an hour
   {
     inlet::journal::Database db(claimsDb(j), false);
     const std::string later = std::to_string(inlet::util::nowMs() + 2 * kHour);
@@ -823,10 +826,8 @@ TEST(Journal, AMergeOfTwoLiveClaimsOnOneKeyKeepsTheOneThatLastsLonger) {
              "; INSERT INTO claims_50 VALUES('p', 'key-0', 'evt_later', " + later + ")")
                 .c_str());
   }
-  claimBurst(j, 1, 1);
-  j.flushClaims();
-  claimBurst(j, 2, 1);
-  j.flushClaims();  // the fourth segment: all four are merged
+  segmentOfBurst(j, 1, 1);
+  segmentOfBurst(j, 2, 1);  // the fourth segment: all four are merged
   EXPECT_EQ(segments(j), 1);
   EXPECT_EQ(count(claimsDb(j), "SELECT count(*) FROM claims WHERE key = 'key-0'"), 1);
   claimBurst(j, 3, 1);  // a commit: the writer forgets the flushed claims
