@@ -355,6 +355,43 @@ void Journal::appendOne(Submission& sub, AppendResult& res, int64_t now, uint64_
   res.last_seq = sub.events.empty() ? 0 : sub.events.back().seq;
 }
 
+bool Journal::appendBatch(std::vector<std::unique_ptr<Submission>>& batch,
+                          std::vector<AppendResult>& results, int64_t now, uint64_t& last_seq,
+                          bool isolated) {
+  for (size_t i = 0; i < batch.size(); ++i) {
+    auto& sub = *batch[i];
+    auto& res = results[i];
+    if (!isolated) {
+      try {
+        appendOne(sub, res, now, last_seq);
+      } catch (const std::exception& e) {
+        log::warn(std::string("journal: a request could not be stored, its group is retried "
+                              "request by request: ") +
+                  e.what());
+        return false;
+      }
+      continue;
+    }
+    savepoint_.step();
+    savepoint_.reset();
+    claims_->beginRequest();
+    try {
+      appendOne(sub, res, now, last_seq);
+      release_.step();
+      release_.reset();
+    } catch (const std::exception& e) {
+      claims_->rollbackRequest();
+      db_->exec("ROLLBACK TO request");
+      db_->exec("RELEASE request");
+      log::error(std::string("journal: a request could not be stored: ") + e.what());
+      res = AppendResult{};
+      res.status = AppendResult::Status::Failed;
+      res.error = e.what();
+    }
+  }
+  return true;
+}
+
 void Journal::commitBatch(std::vector<std::unique_ptr<Submission>>& batch,
                           const std::map<std::string, uint64_t>& cursors) {
   std::vector<AppendResult> results(batch.size());
@@ -369,27 +406,18 @@ void Journal::commitBatch(std::vector<std::unique_ptr<Submission>>& batch,
     try {
       db_->exec("BEGIN IMMEDIATE");
       claims_->beginTransaction(now);
-      for (size_t i = 0; i < batch.size(); ++i) {
-        auto& sub = *batch[i];
-        auto& res = results[i];
-        // A savepoint per request: one request that cannot be stored fails alone, not the
-        // whole group it was committed with.
-        savepoint_.step();
-        savepoint_.reset();
-        claims_->beginRequest();
-        try {
-          appendOne(sub, res, now, last_seq);
-          release_.step();
-          release_.reset();
-        } catch (const std::exception& e) {
-          claims_->rollbackRequest();
-          db_->exec("ROLLBACK TO request");
-          db_->exec("RELEASE request");
-          log::error(std::string("journal: a request could not be stored: ") + e.what());
-          res = AppendResult{};
-          res.status = AppendResult::Status::Failed;
-          res.error = e.what();
-        }
+      // The whole group in one go: a savepoint per request copies every page a request touches
+      // (the last leaf of each index) into the statement journal, which costs more than the
+      // inserts themselves. Should one request fail, the group starts over with a savepoint
+      // per request, so that it fails alone, not the group it was committed with.
+      if (!appendBatch(batch, results, now, last_seq, false)) {
+        sqlite3_exec(db_->get(), "ROLLBACK", nullptr, nullptr, nullptr);
+        claims_->rolledBack();
+        std::fill(results.begin(), results.end(), AppendResult{});
+        last_seq = 0;
+        db_->exec("BEGIN IMMEDIATE");
+        claims_->beginTransaction(now);
+        appendBatch(batch, results, now, last_seq, true);
       }
       saveCursors(cursors);
       db_->exec("COMMIT");

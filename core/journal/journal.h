@@ -119,6 +119,11 @@ class Journal {
   void writeCursors(const std::map<std::string, uint64_t>& cursors);  // in a transaction of its own
   void saveCursors(const std::map<std::string, uint64_t>& cursors);   // in the open transaction
   void appendOne(Submission& sub, AppendResult& result, int64_t now_ms, uint64_t& last_seq);
+  // Appends every request of the batch. Isolated: each in a savepoint of its own, a failure
+  // recorded in its result. Otherwise: false at the first failure (the transaction is spoilt).
+  bool appendBatch(std::vector<std::unique_ptr<Submission>>& batch,
+                   std::vector<AppendResult>& results, int64_t now_ms, uint64_t& last_seq,
+                   bool isolated);
   void prune();
   // Checkpoints run on their own thread and connection, so copying WAL pages into the database
   // (and its fsync) never stalls a group commit; see walHook.

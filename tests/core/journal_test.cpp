@@ -355,6 +355,58 @@ TEST(Journal, EventsOfOneAppendCommitAtomically) {
   EXPECT_EQ(all(j.path()).size(), 8u);
 }
 
+// A group is written without a savepoint per request; when one of its requests cannot be stored,
+// the group is written again request by request, and that request fails alone.
+TEST(Journal, ARequestThatCannotBeStoredFailsAloneInItsGroup) {
+  TempDir dir;
+  Journal j(journalConfig(dir));
+  WriterGate gate(j);
+  gate.hold();
+  std::vector<Event> bad = {event("p", "{\"bad\":1}"), event("p", "{\"bad\":2}")};
+  bad[1].id = bad[0].id;  // the second insert fails on the unique id
+  const std::vector<std::pair<std::string, std::vector<Event>>> requests = {
+      {"k0", {event("p", "{\"r\":0}")}},
+      {"k1", {event("p", "{\"r\":1}"), event("p", "{\"r\":1.5}")}},
+      {"k2", bad},
+      {"k3", {event("p", "{\"r\":3}")}},
+      {"k0", {event("p", "{\"r\":4}")}}};  // the same key as the first, in the same group
+  std::vector<AppendResult> results(requests.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < requests.size(); ++i)
+    threads.emplace_back(
+        [&, i] { results[i] = j.append("p", requests[i].first, kHour, requests[i].second); });
+  waitPending(j, requests.size());
+  gate.release();
+  for (auto& t : threads) t.join();
+
+  EXPECT_EQ(gate.commits(), 2) << "one transaction for the whole group, retry included";
+  EXPECT_EQ(results[1].status, Status::Accepted) << results[1].error;
+  EXPECT_EQ(results[2].status, Status::Failed);
+  EXPECT_FALSE(results[2].error.empty());
+  EXPECT_EQ(results[3].status, Status::Accepted) << results[3].error;
+  // Of the two requests on k0, the one queued first is accepted, the other is its duplicate.
+  const bool first_won = results[0].status == Status::Accepted;
+  const auto& won = first_won ? results[0] : results[4];
+  const auto& dup = first_won ? results[4] : results[0];
+  EXPECT_EQ(won.status, Status::Accepted) << won.error;
+  EXPECT_EQ(dup.status, Status::Duplicate);
+  EXPECT_EQ(dup.event_id, won.event_id);
+
+  auto rows = all(j.path());
+  ASSERT_EQ(rows.size(), 1u + 1 + 2 + 1);  // the gate's, k0's, k1's two, k3's
+  std::set<std::string> bodies;
+  for (const auto& r : rows) bodies.insert(r.body);
+  EXPECT_FALSE(bodies.count("{\"bad\":1}")) << "nothing of the failed request is kept";
+  EXPECT_TRUE(bodies.count("{\"r\":1.5}"));
+  for (size_t i = 1; i < rows.size(); ++i) EXPECT_EQ(rows[i].seq, rows[i - 1].seq + 1);
+
+  // The failed request kept no claim; the others' claims hold.
+  bad[1].id = inlet::util::newEventId(inlet::util::nowMs());
+  EXPECT_EQ(j.append("p", "k2", kHour, bad).status, Status::Accepted);
+  EXPECT_EQ(j.append("p", "k1", kHour, {event("p")}).status, Status::Duplicate);
+  EXPECT_EQ(j.append("p", "k0", kHour, {event("p")}).event_id, won.event_id);
+}
+
 TEST(Journal, EmptyAppend) {
   TempDir dir;
   Journal j(journalConfig(dir));
