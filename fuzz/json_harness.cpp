@@ -5,6 +5,8 @@
 // Fuzz input: a JSON pointer, a newline, then the document.
 //
 // Checked on every input:
+//   isValidJson's verdict is SQLite's json_valid's, and whatever its strict pass accepts alone
+//   SQLite accepts too.
 //   rawJsonAt and arrayElements return spans of the document, never bytes past it.
 //   On a valid document, every span rawJsonAt or arrayElements returns is valid JSON itself,
 //   and rawJsonAt on an element's own pointer ("/<index>") returns that same element.
@@ -39,6 +41,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string doc = nl == std::string::npos ? input : input.substr(nl + 1);
   std::string_view text(doc);
   const bool valid = isValidJson(text);
+  const bool sqlite = sqliteJsonValid(text);
+  CHECK(valid == sqlite);
+  if (isStrictJson(text)) CHECK(sqlite);
 
   auto raw = rawJsonAt(text, pointer);
   if (raw) {

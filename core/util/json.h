@@ -18,6 +18,12 @@ using sdk::text::jsonString;
 // same parser the embedded store's json_extract() uses, so "valid" means "queryable").
 bool isValidJson(std::string_view text);
 
+// The two halves of isValidJson, for tests and fuzzing. isStrictJson: a fast single pass of
+// RFC 8259's grammar alone (4 whitespace characters, nesting up to 1,000), whose every accepted
+// text SQLite accepts too; it refuses some that SQLite accepts. sqliteJsonValid: SQLite's verdict.
+bool isStrictJson(std::string_view text);
+bool sqliteJsonValid(std::string_view text);
+
 // The exact byte spans of the top-level elements of a JSON array (nullopt when `text` is not an
 // array or is malformed). Element bytes are returned verbatim — never re-serialized — because
 // some providers sign individual elements (Segment).

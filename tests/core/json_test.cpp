@@ -19,9 +19,11 @@
 
 using inlet::util::appendJsonString;
 using inlet::util::arrayElements;
+using inlet::util::isStrictJson;
 using inlet::util::isValidJson;
 using inlet::util::jsonString;
 using inlet::util::rawJsonAt;
+using inlet::util::sqliteJsonValid;
 using inlet::util::trimJsonSpace;
 
 namespace {
@@ -138,6 +140,156 @@ TEST(IsValidJson, Invalid) {
 TEST(IsValidJson, Empty) {
   EXPECT_FALSE(isValidJson(""));
   EXPECT_FALSE(isValidJson("   \n\t "));
+}
+
+namespace {
+
+// The strict pass decides alone only what SQLite accepts too.
+void expectSameVerdict(std::string_view s) {
+  const bool sqlite = sqliteJsonValid(s);
+  EXPECT_EQ(isValidJson(s), sqlite) << s;
+  if (isStrictJson(s)) {
+    EXPECT_TRUE(sqlite) << s;
+  }
+}
+
+}  // namespace
+
+TEST(IsValidJson, TheStrictPassAcceptsWhatProvidersSend) {
+  for (const char* s : {"{}",
+                        "[]",
+                        "0",
+                        "-0",
+                        "-1.5e10",
+                        "1E+2",
+                        "2e-3",
+                        "0.25",
+                        "\"s\"",
+                        "\"\"",
+                        "true",
+                        "false",
+                        "null",
+                        " {\"a\":[1,2,{\"b\":null}]} ",
+                        "\n\t[1]\r\n",
+                        "\"\\u00e9\\n\\/\\b\\f\\r\\t\"",
+                        "{\"a\":{\"b\":{\"c\":[]}}}",
+                        "[ ]",
+                        "{ }",
+                        "[[],{},[[]]]",
+                        "\"caf\xc3\xa9\"",
+                        "{\"\":\"\"}",
+                        "\"\\u0000\"",
+                        "[true,false,null]",
+                        "1e400",
+                        "\"\x7f\""}) {
+    EXPECT_TRUE(isStrictJson(s)) << s;
+    expectSameVerdict(s);
+  }
+}
+
+TEST(IsValidJson, TheStrictPassRefusesWhatRfc8259Refuses) {
+  for (const char* s : {"{\"a\":1} x",
+                        "{\"a\":1}}",
+                        "[1] [2]",
+                        "[1,]",
+                        "{\"a\":1,}",
+                        "{'a':1}",
+                        "{a:1}",
+                        "NaN",
+                        "Infinity",
+                        "[1",
+                        "\"unterminated",
+                        "tru",
+                        "truex",
+                        "nul",
+                        "{\"a\" 1}",
+                        "{\"a\":}",
+                        "+1",
+                        ".5",
+                        "1.",
+                        "-",
+                        "-.5",
+                        "01",
+                        "-01",
+                        "1.e5",
+                        "1e",
+                        "1e+",
+                        "1.5.3",
+                        "[1,2,,3]",
+                        "{,}",
+                        "[,1]",
+                        "\"\\x\"",
+                        "\"\\u12g4\"",
+                        "\"\\u123\"",
+                        "\"\t\"",
+                        "\"\x1f\"",
+                        "{1:2}",
+                        "]",
+                        "}",
+                        "[}",
+                        "{]",
+                        "[1}",
+                        "{\"a\":1]",
+                        "\f[1]",
+                        "[1]\v",
+                        "[1 2]",
+                        "{\"a\":1 \"b\":2}",
+                        ":",
+                        ","}) {
+    EXPECT_FALSE(isStrictJson(s)) << s;
+    EXPECT_FALSE(isValidJson(s)) << s;
+    expectSameVerdict(s);
+  }
+}
+
+TEST(IsValidJson, NestingPastTheStrictPassIsLeftToSqlite) {
+  auto nested = [](size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); };
+  EXPECT_TRUE(isStrictJson(nested(1000)));
+  EXPECT_FALSE(isStrictJson(nested(1001)));
+  EXPECT_TRUE(isValidJson(nested(1001)));  // SQLite's own limit is 2,000
+  EXPECT_TRUE(isValidJson(nested(2000)));
+  EXPECT_FALSE(isValidJson(nested(2001)));
+  EXPECT_FALSE(isValidJson(nested(100000)));  // neither pass recurses
+  EXPECT_FALSE(isValidJson(std::string(100000, '[')));
+}
+
+// Documents cut, spliced and with bytes changed at random: the verdict is always SQLite's.
+TEST(IsValidJson, MangledDocumentsGetSqlitesVerdict) {
+  const std::string seeds[] = {
+      R"({"action":"opened","number":12,"pull_request":{"id":-1.5e3,"draft":false,"labels":[],)"
+      R"("title":"caf\u00e9 \"quoted\"","merged_at":null,"nested":[[1,2],{"a":{}}]}})",
+      R"([{"type":"track","properties":{"revenue":0.25,"tags":["a","b"]}},true,"x\/y"])",
+      "\"plain\"", "-0.5E+10", "  {\"k\" : [ 1 , 2 ] }  "};
+  const std::string alphabet = "{}[]\",:\\ \t\n\r0123456789.eE+-tfnulrasx\x01\x7f\xc3\xa9";
+  std::mt19937 rng(20261204);
+  size_t strict = 0;
+  for (int iter = 0; iter < 20000; ++iter) {
+    std::string s = seeds[rng() % std::size(seeds)];
+    const int edits = static_cast<int>(rng() % 4);
+    for (int e = 0; e < edits && !s.empty(); ++e) {
+      size_t at = rng() % s.size();
+      switch (rng() % 4) {
+        case 0:
+          s[at] = alphabet[rng() % alphabet.size()];
+          break;
+        case 1:
+          s.insert(at, 1, alphabet[rng() % alphabet.size()]);
+          break;
+        case 2:
+          s.erase(at, 1 + rng() % 3);
+          break;
+        default:
+          s.resize(at);
+      }
+    }
+    const bool sqlite = sqliteJsonValid(s);
+    ASSERT_EQ(isValidJson(s), sqlite) << s;
+    if (isStrictJson(s)) {
+      ASSERT_TRUE(sqlite) << s;
+      ++strict;
+    }
+  }
+  EXPECT_GT(strict, 1000u);  // the edits leave many documents valid: both verdicts were compared
 }
 
 TEST(IsValidJson, NulByteInside) {
