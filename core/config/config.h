@@ -135,6 +135,9 @@ struct JournalConfig {
   // YAML setting; tests lower it).
   size_t claims_flush_at = 65536;
   size_t claims_merge_fan_in = 8;  // segments of the claims database merged at once (likewise)
+  // The journal file's last bytes that stay in the OS page cache after a checkpoint; older pages
+  // are dropped from it (likewise).
+  int64_t cached_tail_bytes = 256LL << 20;
   std::vector<JournalTable> tables;  // derived from sinks of type `journal`, not a YAML key
 };
 

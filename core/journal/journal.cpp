@@ -1,6 +1,9 @@
 #include "journal/journal.h"
 
+#include <fcntl.h>
 #include <inlet/sql.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -72,6 +75,38 @@ Event readEvent(Statement& st) {
 constexpr int kCheckpointPages = 2000;
 constexpr int kWriterCheckpointPages = 4000;
 
+// Drops the journal file's pages that lie more than `tail` bytes before its end from the OS page
+// cache. Events are appended, and once checkpointed their pages are read again only by a sink
+// far behind, a query or the retention sweep; kept, they would grow the page cache by every
+// byte the journal takes (gigabytes an hour under load), and the checkpoints that copy new pages
+// in would allocate fresh memory for each instead of reusing what was dropped. Measured, the
+// checkpoints' CPU per event grew by half over two minutes of load without this, and wrk's p99
+// doubled. The cache only: what a reader gets is unchanged.
+class ColdPages {
+ public:
+  ColdPages(const std::string& path, int64_t tail)
+      : fd_(::open(path.c_str(), O_RDONLY | O_CLOEXEC)), tail_(tail) {}
+  ~ColdPages() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  ColdPages(const ColdPages&) = delete;
+  ColdPages& operator=(const ColdPages&) = delete;
+
+  // After a checkpoint. The whole range each time: a page is dropped only once it is clean (a
+  // checkpoint still writing it leaves it dirty), and pages read back meanwhile (the claims
+  // flush, a sink far behind) go again; the kernel skips what is not cached.
+  void drop() {
+    struct stat st {};
+    if (fd_ < 0 || ::fstat(fd_, &st) != 0) return;
+    const int64_t until = static_cast<int64_t>(st.st_size) - tail_;
+    if (until > 0) ::posix_fadvise(fd_, 0, until, POSIX_FADV_DONTNEED);
+  }
+
+ private:
+  int fd_;
+  int64_t tail_;
+};
+
 // Memory for the most recently committed events (Journal::recentAfter). A sink that keeps up
 // reads well inside it; one further behind reads the database.
 constexpr size_t kRecentBytes = 8 << 20;
@@ -135,7 +170,10 @@ int Journal::walHook(void* journal, sqlite3* db, const char* name, int pages) {
   if (pages >= kWriterCheckpointPages) {
     // Busy (the checkpointer is at work) is fine: the next commit tries again.
     sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-  } else if (pages >= kCheckpointPages) {
+  }
+  // Past the writer's own checkpoint too, so that the checkpointer drops the pages it copied
+  // from the page cache (ColdPages).
+  if (pages >= kCheckpointPages) {
     {
       std::lock_guard<std::mutex> lock(self->checkpoint_mutex_);
       self->checkpoint_wanted_ = true;
@@ -157,6 +195,7 @@ void Journal::checkpointLoop() {
     log::warn(std::string("journal: no checkpoint thread, the writer checkpoints: ") + e.what());
     return;
   }
+  ColdPages cold(config_.path, config_.cached_tail_bytes);
   std::unique_lock<std::mutex> lock(checkpoint_mutex_);
   for (;;) {
     checkpoint_cv_.wait(lock, [&] { return checkpoint_wanted_ || checkpoint_stop_; });
@@ -165,6 +204,8 @@ void Journal::checkpointLoop() {
     lock.unlock();
     int rc =
         sqlite3_wal_checkpoint_v2(db->get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    // Also when busy: the writer's own checkpoint (which took the lock) copied the pages.
+    cold.drop();
     if (rc != SQLITE_OK && rc != SQLITE_BUSY)
       log::warn(std::string("journal: checkpoint failed: ") + sqlite3_errmsg(db->get()));
     lock.lock();

@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 #include <inlet/testing/server.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -1441,6 +1444,56 @@ uintmax_t fileSize(const std::string& path) {
   return ec ? 0 : n;
 }
 }  // namespace
+
+// Pages of `path` in [from, to) that are in the OS page cache.
+size_t cachedPages(const std::string& path, size_t from, size_t to) {
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return 0;
+  const size_t size = fileSize(path);
+  void* map = size ? ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fileno(f), 0) : MAP_FAILED;
+  std::fclose(f);
+  if (map == MAP_FAILED) return 0;
+  std::vector<unsigned char> resident((size + page - 1) / page);
+  size_t n = 0;
+  if (::mincore(map, size, resident.data()) == 0) {
+    for (size_t i = from / page; i < std::min(to, size) / page; ++i) n += resident[i] & 1;
+  }
+  ::munmap(map, size);
+  return n;
+}
+
+TEST(Journal, PagesFarBehindTheJournalsEndLeaveThePageCacheAfterACheckpoint) {
+  TempDir dir;
+  auto cfg = journalConfig(dir);
+  cfg.cached_tail_bytes = 2 << 20;
+  Journal j(cfg);
+  const std::string body = "{\"pad\":\"" + std::string(4000, 'x') + "\"}";
+  // ~24 MiB: past the WAL size that wakes the checkpointer, twice over.
+  for (int s = 0; s < 48; ++s) {
+    std::vector<Event> events;
+    for (int i = 0; i < 125; ++i) events.push_back(event("p", body));
+    ASSERT_EQ(j.append("p", "", 0, std::move(events)).status, Status::Accepted);
+  }
+  // The first checkpoint of the checkpointer thread comes past 8 MiB of WAL; the file's first
+  // 2 MiB are then far behind its end (the writer's own checkpoints, when the checkpointer
+  // falls behind, leave the cache alone).
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  size_t size = 0, cold = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    size = fileSize(j.path());
+    cold = cachedPages(j.path(), 0, 2u << 20);
+    if (size > (8u << 20) && cold < 16) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_GT(size, 8u << 20) << "no checkpoint copied the events into the database file";
+  EXPECT_LT(cold, 16u) << "pages far behind the end are still cached";
+  // The tail a checkpoint just wrote stays, and every event still reads back.
+  EXPECT_GT(cachedPages(j.path(), size - (1u << 20), size), 0u);
+  auto rows = all(j.path());
+  ASSERT_EQ(rows.size(), 48u * 125);
+  EXPECT_EQ(rows.front().body, body);
+}
 
 TEST(Journal, CheckpointsKeepTheWalBoundedWhileItRuns) {
   // ~60 MiB of events: the checkpointer thread copies them into the database file while the
