@@ -1,9 +1,13 @@
 #include "journal/claims.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <initializer_list>
+#include <new>
 #include <string_view>
 #include <tuple>
 #include <vector>
@@ -90,18 +94,20 @@ void writeView(Database& db) {
 }  // namespace
 
 ClaimFilter::ClaimFilter(size_t capacity) : capacity_(std::max<size_t>(capacity, 1)) {
-  // 10 bits a hash, rounded up to a power of two, and 7 probes: about 1 % false positives.
-  size_t bits = 1024;
-  while (bits < capacity_ * 10) bits *= 2;
-  mask_ = bits - 1;
-  words_ = std::make_unique<std::atomic<uint64_t>[]>(bits / 64);
-  for (size_t i = 0; i < bits / 64; ++i) words_[i].store(0, std::memory_order_relaxed);
+  // 10 bits a hash (in whole words) and 7 probes: about 1 % false positives.
+  bits_ = (capacity_ * 10 + 63) / 64 * 64;
+  bytes_ = bits_ / 8;
+  void* p = ::mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  words_ = static_cast<uint64_t*>(p);
 }
+
+ClaimFilter::~ClaimFilter() { ::munmap(words_, bytes_); }
 
 namespace {
 
 constexpr int kFilterProbes = 7;
-// The largest filter: 64 MiB, for 50 million claims. Past that the filter lets more new keys
+// The largest filter: 60 MiB, for 50 million claims. Past that the filter lets more new keys
 // through to the database, and is built anew only once it took twice as many.
 constexpr size_t kMaxFilterClaims = 50'000'000;
 
@@ -118,8 +124,9 @@ uint64_t step(uint64_t hash) {
 void ClaimFilter::add(uint64_t hash) {
   const uint64_t delta = step(hash);
   for (int i = 0; i < kFilterProbes; ++i, hash += delta) {
-    const size_t bit = hash & mask_;
-    words_[bit / 64].fetch_or(uint64_t{1} << (bit % 64), std::memory_order_relaxed);
+    const size_t bit = hash % bits_;
+    std::atomic_ref<uint64_t>(words_[bit / 64])
+        .fetch_or(uint64_t{1} << (bit % 64), std::memory_order_relaxed);
   }
   added_.fetch_add(1, std::memory_order_relaxed);
 }
@@ -127,8 +134,9 @@ void ClaimFilter::add(uint64_t hash) {
 bool ClaimFilter::mayContain(uint64_t hash) const {
   const uint64_t delta = step(hash);
   for (int i = 0; i < kFilterProbes; ++i, hash += delta) {
-    const size_t bit = hash & mask_;
-    if (!(words_[bit / 64].load(std::memory_order_relaxed) & (uint64_t{1} << (bit % 64))))
+    const size_t bit = hash % bits_;
+    if (!(std::atomic_ref<uint64_t>(words_[bit / 64]).load(std::memory_order_relaxed) &
+          (uint64_t{1} << (bit % 64))))
       return false;
   }
   return true;

@@ -26,7 +26,7 @@
 // A new key (with GitHub's random delivery ids, nearly every request) is in neither tier, and
 // proving that in the segments costs a random page read in each. A Bloom filter over the keys in
 // the claims database answers most of those lookups from memory (sized for twice the claims the
-// database holds, at 10 bits or more each: about 1 % of new keys still read the segments). The
+// database holds, at 10 bits each: about 1 % of new keys still read the segments). The
 // flusher builds it by scanning the database in the background after a start (until then every
 // lookup reads the segments), adds each batch it moves before the writer may forget those claims,
 // and builds it anew once more claims were added than it was sized for. It never answers "absent"
@@ -55,14 +55,20 @@ namespace inlet::journal {
 class ClaimFilter {
  public:
   explicit ClaimFilter(size_t capacity);  // sized for `capacity` hashes at about 1 % errors
+  ~ClaimFilter();
+  ClaimFilter(const ClaimFilter&) = delete;
+  ClaimFilter& operator=(const ClaimFilter&) = delete;
   void add(uint64_t hash);
   bool mayContain(uint64_t hash) const;
   size_t capacity() const { return capacity_; }
   size_t added() const { return added_.load(std::memory_order_relaxed); }
 
  private:
-  size_t capacity_, mask_;
-  std::unique_ptr<std::atomic<uint64_t>[]> words_;
+  size_t capacity_, bits_;
+  // Mapped pages of their own (zero until a bit is set): a filter that is replaced by a larger
+  // one gives its memory back to the system at once, rather than to the allocator's caches.
+  uint64_t* words_ = nullptr;
+  size_t bytes_ = 0;
   std::atomic<size_t> added_{0};
 };
 
@@ -74,7 +80,7 @@ class Claims {
     int background_nice = 0;
     // Replaces the key hash (tests use a constant one: every claim collides).
     uint64_t (*hash)(const std::string& pipeline, const std::string& key) = nullptr;
-    size_t filter_min_claims = 1 << 20;  // the smallest filter: for 1,048,576 claims (2 MiB)
+    size_t filter_min_claims = 1 << 20;  // the smallest filter: for 1,048,576 claims (1.25 MiB)
     // Segments of one level merged at once. Level L holds segments of flush_claims * fan_in^L
     // claims or more (less than the next level's); a claim is rewritten about once per level.
     size_t merge_fan_in = 8;
