@@ -172,6 +172,10 @@ class Journal {
   bool recent_restart_ = false;  // after a failed commit: the next chunk starts a new run
 };
 
+// The retention sweep's statement: events received before ?1 with seq <= ?2 (what every sink
+// has delivered), except dead letters and the events of tables the journal serves.
+std::string pruneSql(const std::vector<config::JournalTable>& tables);
+
 // Removes dead letters of `sink` (a replay delivered them) through a connection of its own, so
 // that `inlet replay` can run next to `inlet serve` without opening a second Journal.
 void removeDeadLetters(const std::string& journal_path, const std::string& sink,
