@@ -96,13 +96,12 @@ void writeView(Database& db) {
 ClaimFilter::ClaimFilter(size_t capacity) : capacity_(std::max<size_t>(capacity, 1)) {
   // 10 bits a hash (in whole words) and 7 probes: about 1 % false positives.
   bits_ = (capacity_ * 10 + 63) / 64 * 64;
-  bytes_ = bits_ / 8;
-  void* p = ::mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* p = ::mmap(nullptr, bits_ / 8, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) throw std::bad_alloc();
   words_ = static_cast<uint64_t*>(p);
 }
 
-ClaimFilter::~ClaimFilter() { ::munmap(words_, bytes_); }
+ClaimFilter::~ClaimFilter() { ::munmap(words_, bits_ / 8); }
 
 namespace {
 

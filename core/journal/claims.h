@@ -68,7 +68,6 @@ class ClaimFilter {
   // Mapped pages of their own (zero until a bit is set): a filter that is replaced by a larger
   // one gives its memory back to the system at once, rather than to the allocator's caches.
   uint64_t* words_ = nullptr;
-  size_t bytes_ = 0;
   std::atomic<size_t> added_{0};
 };
 

@@ -444,9 +444,12 @@ void Journal::commitBatch(std::vector<std::unique_ptr<Submission>>& batch,
     listener = on_commit_;
     int64_t now = util::nowMs();
     const auto started = std::chrono::steady_clock::now();
-    try {
+    auto begin = [&] {
       db_->exec("BEGIN IMMEDIATE");
       claims_->beginTransaction(now);
+    };
+    try {
+      begin();
       // The whole group in one go: a savepoint per request copies every page a request touches
       // (the last leaf of each index) into the statement journal, which costs more than the
       // inserts themselves. Should one request fail, the group starts over with a savepoint
@@ -456,8 +459,7 @@ void Journal::commitBatch(std::vector<std::unique_ptr<Submission>>& batch,
         claims_->rolledBack();
         std::fill(results.begin(), results.end(), AppendResult{});
         last_seq = 0;
-        db_->exec("BEGIN IMMEDIATE");
-        claims_->beginTransaction(now);
+        begin();
         appendBatch(batch, results, now, last_seq, true);
       }
       saveCursors(cursors);

@@ -44,7 +44,7 @@ namespace {
 
 constexpr size_t kStrictMaxDepth = 1000;  // SQLite 3.40 refuses more than 2000
 
-bool strictSpace(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+bool jsonSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 bool digit(unsigned char c) { return c >= '0' && c <= '9'; }
 bool hexDigit(unsigned char c) {
   return digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
@@ -81,7 +81,7 @@ class StrictJson {
 
  private:
   void space() {
-    while (p_ != end_ && strictSpace(*p_)) ++p_;
+    while (p_ != end_ && jsonSpace(static_cast<char>(*p_))) ++p_;
   }
 
   // A value, or the opening of a container with its first member or element (or its close).
@@ -208,8 +208,6 @@ bool isValidJson(std::string_view text) {
 }
 
 namespace {
-
-bool jsonSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
 size_t skipSpace(std::string_view t, size_t i) {
   while (i < t.size() && jsonSpace(t[i])) ++i;

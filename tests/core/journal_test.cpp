@@ -619,17 +619,11 @@ TEST(Journal, TheRetentionSweepReadsOnlyRowsPastRetention) {
   served.pipeline = "github";
   for (const auto& tables : {std::vector<inlet::config::JournalTable>{},
                              std::vector<inlet::config::JournalTable>{served}}) {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(dir.str("journal.db").c_str(), &db), SQLITE_OK);
+    inlet::journal::Database db(dir.str("journal.db"), true);
     const std::string plan_sql = "EXPLAIN QUERY PLAN " + inlet::journal::pruneSql(tables);
-    sqlite3_stmt* st = nullptr;
-    ASSERT_EQ(sqlite3_prepare_v2(db, plan_sql.c_str(), -1, &st, nullptr), SQLITE_OK)
-        << sqlite3_errmsg(db);
+    inlet::journal::Statement st(db.get(), plan_sql.c_str());
     std::string plan;
-    while (sqlite3_step(st) == SQLITE_ROW)
-      plan += reinterpret_cast<const char*>(sqlite3_column_text(st, 3)) + std::string("\n");
-    sqlite3_finalize(st);
-    sqlite3_close(db);
+    while (st.step()) plan += st.text(3) + "\n";
     EXPECT_NE(plan.find("events USING INDEX events_received (received_at<?)"), std::string::npos)
         << plan;
   }
