@@ -120,7 +120,7 @@ size_t footprint(const Event& e) {
 }  // namespace
 
 Journal::Journal(const config::JournalConfig& config, int background_nice)
-    : config_(config), background_nice_(background_nice) {
+    : config_(config), background_nice_(background_nice), retention_(config.tables) {
   auto parent = std::filesystem::path(config_.path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent);
   db_ = std::make_unique<Database>(config_.path, false);
@@ -550,19 +550,6 @@ bool Journal::recentAfter(uint64_t after, const std::vector<std::string>& pipeli
   return true;
 }
 
-std::string pruneSql(const std::vector<config::JournalTable>& tables) {
-  std::string kept;
-  for (const auto& t : tables)
-    kept += (kept.empty() ? "" : ", ") + sdk::sql::quoteLiteral(t.pipeline);
-  // `+seq`: the bound on seq must not pick the rowid as the way in (the whole table, every
-  // minute); the index on received_at visits only the rows past retention.
-  std::string sql =
-      "DELETE FROM events WHERE received_at < ?1 AND +seq <= ?2 "
-      "AND seq NOT IN (SELECT seq FROM dead_letters)";
-  if (!kept.empty()) sql += " AND pipeline NOT IN (" + kept + ")";
-  return sql;
-}
-
 void Journal::prune() {
   int64_t now = util::nowMs();
   if (now - last_prune_ms_ < 60'000) return;
@@ -570,12 +557,7 @@ void Journal::prune() {
   std::lock_guard<std::mutex> lock(db_mutex_);
   try {
     uint64_t floor = prune_floor_ ? prune_floor_() : UINT64_MAX;
-    // The events of a table the journal serves are that table's rows: kept.
-    const std::string sql = pruneSql(config_.tables);
-    Statement del_events(db_->get(), sql.c_str());
-    del_events.bind(1, now - config_.retention_ms)
-        .bind(2, static_cast<int64_t>(std::min<uint64_t>(floor, INT64_MAX)));
-    del_events.step();
+    retention_.run(*db_, now - config_.retention_ms, floor, now);
   } catch (const std::exception& e) {
     log::warn(std::string("journal pruning failed: ") + e.what());
   }

@@ -19,6 +19,7 @@
 
 #include "config/config.h"
 #include "journal/claims.h"
+#include "journal/retention.h"
 #include "journal/sqlite.h"
 #include "util/histogram.h"
 
@@ -158,6 +159,7 @@ class Journal {
   util::Histogram commit_seconds_{util::Histogram::latencyBounds()};
   util::Histogram commit_requests_{{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024}};
   int64_t last_prune_ms_ = 0;
+  RetentionSweep retention_;
   // Every committed event with seq > recent_base_ is in recent_, in seq order.
   void keepRecent(std::vector<std::unique_ptr<Submission>>& batch,
                   const std::vector<AppendResult>& results, bool committed);
@@ -171,10 +173,6 @@ class Journal {
   size_t recent_bytes_ = 0;
   bool recent_restart_ = false;  // after a failed commit: the next chunk starts a new run
 };
-
-// The retention sweep's statement: events received before ?1 with seq <= ?2 (what every sink
-// has delivered), except dead letters and the events of tables the journal serves.
-std::string pruneSql(const std::vector<config::JournalTable>& tables);
 
 // Removes dead letters of `sink` (a replay delivered them) through a connection of its own, so
 // that `inlet replay` can run next to `inlet serve` without opening a second Journal.
