@@ -168,8 +168,14 @@ Journal::Journal(const config::JournalConfig& config, int background_nice)
 int Journal::walHook(void* journal, sqlite3* db, const char* name, int pages) {
   auto* self = static_cast<Journal*>(journal);
   if (pages >= kWriterCheckpointPages) {
-    // Busy (the checkpointer is at work) is fine: the next commit tries again.
-    sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    // Busy (the checkpointer is at work) is fine: the next commit tries again, and the
+    // checkpointer starts no new pass until the writer's has run. Without that, a writer that
+    // commits back to back could find the checkpoint taken at every commit, and the WAL would
+    // grow far past this size before it starts over.
+    self->writer_checkpoint_due_.store(true);
+    if (sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr) ==
+        SQLITE_OK)
+      self->writer_checkpoint_due_.store(false);
   }
   // Past the writer's own checkpoint too, so that the checkpointer drops the pages it copied
   // from the page cache (ColdPages).
@@ -202,8 +208,10 @@ void Journal::checkpointLoop() {
     if (checkpoint_stop_) return;
     checkpoint_wanted_ = false;
     lock.unlock();
-    int rc =
-        sqlite3_wal_checkpoint_v2(db->get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    int rc = writer_checkpoint_due_.load()
+                 ? SQLITE_BUSY  // the writer's turn (walHook)
+                 : sqlite3_wal_checkpoint_v2(db->get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                                             nullptr);
     // Also when busy: the writer's own checkpoint (which took the lock) copied the pages.
     cold.drop();
     if (rc != SQLITE_OK && rc != SQLITE_BUSY)

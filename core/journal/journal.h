@@ -4,6 +4,7 @@
 // so a crash can never leave a claimed key without its event, nor store an event twice.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -153,6 +154,7 @@ class Journal {
   std::mutex checkpoint_mutex_;
   std::condition_variable checkpoint_cv_;
   bool checkpoint_wanted_ = false, checkpoint_stop_ = false;
+  std::atomic<bool> writer_checkpoint_due_{false};  // the checkpointer leaves the next one to it
   std::thread checkpointer_;
   std::function<void(uint64_t)> on_commit_;
   std::function<uint64_t()> prune_floor_;

@@ -1576,14 +1576,14 @@ TEST(Journal, PagesFarBehindTheJournalsEndLeaveThePageCacheAfterACheckpoint) {
 }
 
 TEST(Journal, CheckpointsKeepTheWalBoundedWhileItRuns) {
-  // ~60 MiB of events: the checkpointer thread copies them into the database file while the
+  // ~120 MiB of events: the checkpointer thread copies them into the database file while the
   // journal is open, and the WAL starts over instead of growing with everything written.
   TempDir dir;
   Journal j(journalConfig(dir));
   const std::string body = "{\"pad\":\"" + std::string(4000, 'x') + "\"}";
   // Four threads append without pause, so the writer commits back to back and a checkpoint
   // never finds the WAL idle.
-  constexpr int kThreads = 4, kSubmissions = 120, kPerSubmission = 125;
+  constexpr int kThreads = 4, kSubmissions = 240, kPerSubmission = 125;
   std::atomic<uintmax_t> largest_wal{0};
   std::atomic<int> accepted{0};
   std::vector<std::thread> threads;
