@@ -1,7 +1,6 @@
 #include "journal/journal.h"
 
 #include <fcntl.h>
-#include <inlet/sql.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
