@@ -30,21 +30,23 @@ int64_t RetentionSweep::run(Database& db, int64_t before_ms, uint64_t floor, int
   // seq <= swept_floor_ is gone; the two statements cover the rest of this run's range, whichever
   // way the bounds moved (a clock set back, say).
   int64_t deleted = 0, steps = 0;
-  auto runOne = [&](const std::string& sql, bool with_line, bool with_floor) {
+  auto runOne = [&](const std::string& sql) {
     Statement st(db.get(), sql.c_str());
+    // Each statement takes the first two, three or four of the same parameters.
+    const int params = sqlite3_bind_parameter_count(st.get());
     st.bind(1, before_ms).bind(2, floor_bound);
-    if (with_line) st.bind(3, swept_before_ms_);
-    if (with_floor) st.bind(4, swept_floor_);
+    if (params >= 3) st.bind(3, swept_before_ms_);
+    if (params >= 4) st.bind(4, swept_floor_);
     st.step();
     steps += sqlite3_stmt_status(st.get(), SQLITE_STMTSTATUS_VM_STEP, 0);
     deleted += db.changes();
   };
   db.transaction("BEGIN IMMEDIATE", [&] {
     if (full) {
-      runOne(full_sql_, false, false);
+      runOne(full_sql_);
     } else {
-      runOne(expired_sql_, true, false);
-      runOne(delivered_sql_, true, true);
+      runOne(expired_sql_);
+      runOne(delivered_sql_);
     }
   });
   // Only once committed: a run that failed leaves the next one to cover its range.
