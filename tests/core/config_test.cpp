@@ -795,7 +795,7 @@ TEST(ConfigLoad, ASinkOfTypeJournalServesEachOfItsPipelinesTablesFromTheJournal)
 }
 
 TEST(ConfigErrors, ASinkOfTypeJournalTakesNoOptions) {
-  for (const std::string& key : {"path: x.db", "batch_size: 10", "retry: { max_attempts: 2 }"}) {
+  for (std::string key : {"path: x.db", "batch_size: 10", "retry: { max_attempts: 2 }"}) {
     SCOPED_TRACE(key);
     std::string text = journalSinkConfig("{ type: journal, " + key + " }");
     auto r = loadConfigText(text, kFile);
@@ -807,7 +807,7 @@ TEST(ConfigErrors, ASinkOfTypeJournalTakesNoOptions) {
 }
 
 TEST(ConfigErrors, AJournalTableCannotTakeANameOfTheJournalsOwnTables) {
-  for (const std::string& name : {"events", "Claim_Log", "cursors", "dead_letters", "sqlite_x"}) {
+  for (std::string name : {"events", "Claim_Log", "cursors", "dead_letters", "sqlite_x"}) {
     SCOPED_TRACE(name);
     std::string text = journalSinkConfig("{ type: journal }", "    table: " + name + "\n");
     auto r = loadConfigText(text, kFile);
