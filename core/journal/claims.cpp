@@ -7,6 +7,7 @@
 #include <chrono>
 #include <functional>
 #include <initializer_list>
+#include <map>
 #include <new>
 #include <string_view>
 #include <tuple>
@@ -232,7 +233,7 @@ Claims::Claims(Database& journal, const std::string& journal_path, Options optio
   in_memory_ = live_;
   merge_db_ = std::make_unique<Database>(path_, false);
   flusher_ = std::thread([this] { flusherLoop(); });
-  compactor_ = std::thread([this] { compactorLoop(); });
+  if (options_.compactor) compactor_ = std::thread([this] { compactorLoop(); });
 }
 
 int Claims::levelOf(int64_t claims) const {
@@ -467,20 +468,21 @@ void Claims::rolledBack() {
 }
 
 void Claims::flushNow() {
-  {
-    std::lock_guard<std::mutex> run(run_mutex_);
-    while (flushOnce()) {
-    }
-    if (filter_ && filterFull()) buildFilter();
+  // run_mutex_ throughout: the flusher, which merges under it too, is not merging meanwhile.
+  std::lock_guard<std::mutex> run(run_mutex_);
+  while (flushOnce()) {
   }
+  if (filter_ && filterFull()) buildFilter();
   std::lock_guard<std::mutex> merging(merge_mutex_);
-  while (compactOnce()) {
+  while (compactOnce(*merge_db_, fanIn())) {
   }
 }
 
+size_t Claims::fanIn() const { return std::max<size_t>(options_.merge_fan_in, 2); }
+
 void Claims::compactorLoop() {
   util::nameThread("inlet-compact");
-  util::lowerThreadPriority(options_.background_nice);
+  if (options_.background_nice > 0) util::idleThreadPriority();
   std::unique_lock<std::mutex> lock(flush_mutex_);
   for (;;) {
     // Woken by each flush; at least once a flush interval, for the segments that expired.
@@ -491,7 +493,7 @@ void Claims::compactorLoop() {
     lock.unlock();
     try {
       std::lock_guard<std::mutex> merging(merge_mutex_);
-      while (compactOnce()) {
+      while (compactOnce(*merge_db_, fanIn())) {
       }
     } catch (const std::exception& e) {
       // Not fatal: the sources stay as they were, and the next flush or interval retries.
@@ -502,36 +504,68 @@ void Claims::compactorLoop() {
   }
 }
 
-bool Claims::compactOnce() {
-  Database& db = *merge_db_;
-  const int64_t now = util::nowMs();
-  // Segments that nothing reads: a merge abandoned (by a failure) and those whose claims have
-  // all expired.
-  auto gone =
-      ids(db.get(), "SELECT id FROM main.segments WHERE building = 1 OR max_expires <= ?1", {now});
-  if (!gone.empty())
-    db.transaction("BEGIN IMMEDIATE", [&] {
-      for (int64_t id : gone) dropSegment(db, id);
-      writeView(db);
-    });
-  const auto fan_in = static_cast<int64_t>(std::max<size_t>(options_.merge_fan_in, 2));
-  auto level = ids(db.get(),
-                   "SELECT level FROM main.segments WHERE building = 0 GROUP BY level "
-                   "HAVING count(*) >= ?1 ORDER BY level LIMIT 1",
-                   {fan_in});
-  if (level.empty() || stopping()) return false;
-  return merge(ids(db.get(),
-                   "SELECT id FROM main.segments WHERE building = 0 AND level = ?1 "
-                   "ORDER BY id LIMIT ?2",
-                   {level.front(), fan_in}));
+void Claims::catchUp() {
+  try {
+    while (compactOnce(*flush_db_, 2 * fanIn())) {
+    }
+  } catch (const std::exception& e) {
+    merge_failures_.fetch_add(1, std::memory_order_relaxed);
+    log::warn(std::string("journal: dedup claims segments could not be merged: ") + e.what());
+  }
 }
 
-bool Claims::merge(const std::vector<int64_t>& sources) {
-  Database& db = *merge_db_;
+bool Claims::compactOnce(Database& db, size_t at_least) {
+  const int64_t now = util::nowMs();
+  std::vector<int64_t> gone, sources;
+  int64_t target = 0;
+  {
+    std::lock_guard<std::mutex> lock(busy_mutex_);
+    // Segments that nothing reads: a merge abandoned (by a failure) and those whose claims have
+    // all expired. Of the others, by level in the order they were made.
+    std::map<int64_t, std::vector<int64_t>> levels;
+    {
+      Statement all(db.get(), "SELECT id, level, max_expires, building FROM main.segments");
+      while (all.step()) {
+        const int64_t id = all.integer(0);
+        if (busy_.count(id)) continue;
+        if (all.integer(3) != 0 || all.integer(2) <= now)
+          gone.push_back(id);
+        else
+          levels[all.integer(1)].push_back(id);
+      }
+    }
+    for (auto& [level, list] : levels)
+      if (list.size() >= at_least) {
+        std::sort(list.begin(), list.end());
+        sources.assign(list.begin(), list.begin() + static_cast<ptrdiff_t>(fanIn()));
+        break;
+      }
+    if (stopping()) sources.clear();
+    if (gone.empty() && sources.empty()) return false;
+    db.transaction("BEGIN IMMEDIATE", [&] {
+      for (int64_t id : gone) dropSegment(db, id);
+      if (!gone.empty()) writeView(db);
+      if (!sources.empty()) target = createSegment(db, 0, 0, 0, true);
+    });
+    if (sources.empty()) return false;
+    busy_.insert(sources.begin(), sources.end());
+    busy_.insert(target);
+  }
+  struct Release {
+    Claims& claims;
+    std::vector<int64_t> ids;
+    ~Release() {
+      std::lock_guard<std::mutex> lock(claims.busy_mutex_);
+      for (int64_t id : ids) claims.busy_.erase(id);
+    }
+  } release{*this, sources};
+  release.ids.push_back(target);
+  return merge(db, sources, target);
+}
+
+bool Claims::merge(Database& db, const std::vector<int64_t>& sources, int64_t target) {
   sqlite3* d = db.get();
   const int64_t now = util::nowMs();
-  int64_t target = 0;
-  db.transaction("BEGIN IMMEDIATE", [&] { target = createSegment(db, 0, 0, 0, true); });
   // Each source is read in key order from where the last chunk ended; the live claims of all of
   // them are merged into the target in key order, so that its B-tree is written leaf after leaf.
   std::vector<Statement> reads;
@@ -563,6 +597,7 @@ bool Claims::merge(const std::vector<int64_t>& sources) {
   };
   for (bool done = false; !done;) {
     if (stopping()) return false;  // the building segment is dropped at the next start
+    if (options_.before_merge_chunk) options_.before_merge_chunk();
     db.transaction("BEGIN IMMEDIATE", [&] {
       for (size_t i = 0; i < reads.size(); ++i) {
         reads[i].bind(1, after_pipeline).bind(2, after_key).bind(3, now);
@@ -683,6 +718,7 @@ void Claims::flusherLoop() {
       // More than a batch gathered (e.g. while flushes failed): the next batch follows at once.
       wait_ms = flushOnce() ? 0 : options_.flush_interval_ms;
       retry_ms = 0;
+      catchUp();
     } catch (const std::exception& e) {
       // Not fatal: the claims stay in claim_log and memory, and a retry takes them (after 1 s,
       // then doubling up to the flush interval).

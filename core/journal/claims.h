@@ -22,6 +22,12 @@
 // lookups), then swaps it for its sources in one transaction. It leaves out expired claims as it
 // merges, and drops a segment whose claims have all expired. A building segment left by a crash
 // or a failed merge is dropped before the next merge and at a start; its sources are intact.
+// When the host runs its background threads at a lower priority (`background_nice` > 0), the
+// compactor runs in the idle scheduling class: on CPU time that neither the event loops nor the
+// writer want, so that a long merge does not hold acknowledgements back. A compactor that finds
+// no such time (a load that keeps every core busy) falls behind: once a level holds twice
+// `merge_fan_in` segments that no merge is reading, the flusher merges them at its own priority,
+// alongside the compactor's merge of other segments.
 //
 // A new key (with GitHub's random delivery ids, nearly every request) is in neither tier, and
 // proving that in the segments costs a random page read in each. A Bloom filter over the keys in
@@ -39,9 +45,11 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -83,6 +91,8 @@ class Claims {
     // Segments of one level merged at once. Level L holds segments of flush_claims * fan_in^L
     // claims or more (less than the next level's); a claim is rewritten about once per level.
     size_t merge_fan_in = 8;
+    bool compactor = true;  // false: no compactor thread; merges wait for the flusher (tests)
+    std::function<void()> before_merge_chunk;  // called by the merging thread (tests)
   };
   // `journal` is the writer's connection; `claim_log` must exist in it.
   Claims(Database& journal, const std::string& journal_path, Options options);
@@ -110,7 +120,8 @@ class Claims {
   uint64_t flushFailures() const { return flush_failures_.load(std::memory_order_relaxed); }
   uint64_t flushes() const { return flushes_.load(std::memory_order_relaxed); }  // committed
   // Moves every claim committed so far now, and waits for it; builds the filter anew when it is
-  // full, as the flusher does after a flush; then runs every merge that is due (tests).
+  // full, as the flusher does after a flush; then runs every merge that is due, after any the
+  // flusher or the compactor had begun (tests).
   void flushNow();
   uint64_t merges() const { return merges_.load(std::memory_order_relaxed); }  // swapped in
   uint64_t mergeFailures() const { return merge_failures_.load(std::memory_order_relaxed); }
@@ -137,11 +148,15 @@ class Claims {
   void load(uint64_t after_seq, int64_t now_ms);
   void flusherLoop();
   void compactorLoop();
-  // Under merge_mutex_: drops abandoned and expired segments, then merges one level that has
-  // `merge_fan_in` segments; true when it merged (another level may be due).
-  bool compactOnce();
-  // Merges `sources` into a new segment; false when the journal closes first.
-  bool merge(const std::vector<int64_t>& sources);
+  // On `db`, the connection of the caller (the compactor or flushNow under merge_mutex_, the
+  // flusher under run_mutex_): drops abandoned and expired segments, then merges `merge_fan_in`
+  // segments of the lowest level that has `at_least` which no other merge reads; true when it
+  // merged (another may be due).
+  bool compactOnce(Database& db, size_t at_least);
+  // Merges `sources` into `target` (a building segment); false when the journal closes first.
+  bool merge(Database& db, const std::vector<int64_t>& sources, int64_t target);
+  size_t fanIn() const;
+  void catchUp();  // the flusher's merges of what the compactor left behind
   int levelOf(int64_t claims) const;
   void sizeSegment(int64_t id);  // sets its level, claims and max_expires from its rows
   bool stopping();
@@ -186,6 +201,10 @@ class Claims {
   std::unique_ptr<Database> merge_db_;  // the compactor's
   std::mutex merge_mutex_;              // one compaction at a time (compactor or flushNow)
   std::atomic<uint64_t> merges_{0}, merge_failures_{0};
+  // Segments a merge reads or builds, or a compaction drops: no other one touches them. Held
+  // while choosing them and creating the target; never taken inside a transaction.
+  std::mutex busy_mutex_;
+  std::set<int64_t> busy_;
 
   std::mutex flush_mutex_;  // the two threads' wake-up flags and stop_
   std::condition_variable flush_cv_, merge_cv_;

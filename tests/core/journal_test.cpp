@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 #include <inlet/testing/server.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -11,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <future>
 #include <random>
@@ -1311,6 +1314,166 @@ TEST(Claims, TheFilterSparesTheDatabaseNewKeysAndNeverHidesAClaimItHolds) {
     checkAll(rig->claims, kKeys);
     EXPECT_LE(newKeysReadingTheDatabase(rig->claims, 1000), 40u);
   });
+}
+
+// Polls `done` for up to 20 s.
+bool eventually(const std::function<bool()>& done) {
+  for (int i = 0; i < 2000; ++i) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return done();
+}
+
+// Claims flushed in bursts of `burst` claims, each of which wakes the flusher; keys key-<n>.
+struct ClaimBursts {
+  ClaimsRig& rig;
+  int burst;
+  int next = 0;
+  void one() {
+    rig.transaction([&] {
+      for (int i = 0; i < burst; ++i, ++next)
+        rig.claims.add("p", "key-" + std::to_string(next), static_cast<uint64_t>(next + 1),
+                       "evt-" + std::to_string(next), rig.now + kHour);
+    });
+  }
+  void expectAllFound() {
+    rig.transaction([&] {
+      for (int i = 0; i < next; ++i) {
+        auto id = rig.claims.find("p", "key-" + std::to_string(i), rig.now);
+        ASSERT_TRUE(id) << i;
+        EXPECT_EQ(*id, "evt-" + std::to_string(i));
+      }
+      EXPECT_FALSE(rig.claims.find("p", "key-" + std::to_string(next), rig.now));
+    });
+  }
+};
+
+TEST(Claims, TheFlusherMergesWhatACompactorThatFellBehindLeft) {
+  // No compactor at all, as one in the idle class that never finds a free core: segments of five
+  // claims pile up at level 0 until twice the fan-in (4) wait, and then the flusher merges two.
+  TempDir dir;
+  const std::string path = dir.str("journal.db");
+  { Journal j(journalConfig(dir)); }  // the schema
+  inlet::journal::Claims::Options options;
+  options.flush_claims = 5;
+  options.merge_fan_in = 2;
+  options.compactor = false;
+  ClaimsRig rig(path, options);
+  const std::string claims_db = inlet::journal::Claims::pathFor(path);
+  auto atLevel = [&](int level) {
+    return count(claims_db, "SELECT count(*) FROM segments WHERE building = 0 AND level = " +
+                                std::to_string(level));
+  };
+  ClaimBursts bursts{rig, 5};
+  for (uint64_t b = 1; b <= 3; ++b) {
+    bursts.one();
+    ASSERT_TRUE(eventually([&] { return rig.claims.flushes() == b; })) << b;
+  }
+  // Two of a level would do for a compactor; the flusher leaves them.
+  EXPECT_EQ(atLevel(0), 3);
+  EXPECT_EQ(rig.claims.merges(), 0u);
+  bursts.one();
+  ASSERT_TRUE(eventually([&] { return rig.claims.merges() == 1; }));
+  EXPECT_EQ(atLevel(0), 2);
+  EXPECT_EQ(atLevel(1), 1);  // ten claims: two flushes' worth
+  // Six more: level 0 fills up three times more; at the fourth segment of level 1 two of them
+  // merge into one of level 2.
+  for (uint64_t b = 5; b <= 10; ++b) {
+    bursts.one();
+    ASSERT_TRUE(eventually([&] { return rig.claims.flushes() == b; })) << b;
+  }
+  ASSERT_TRUE(eventually([&] { return rig.claims.merges() == 5; })) << rig.claims.merges();
+  EXPECT_EQ(atLevel(0), 2);
+  EXPECT_EQ(atLevel(1), 2);
+  EXPECT_EQ(atLevel(2), 1);
+  EXPECT_EQ(rig.claims.mergeFailures(), 0u);
+  EXPECT_EQ(count(claims_db, "SELECT count(*) FROM claims"), 50);
+  bursts.expectAllFound();
+}
+
+TEST(Claims, TheCompactorAndTheFlusherNeverMergeTheSameSegments) {
+  // The compactor is held in its first merge (of two segments, the fan-in), as one in the idle
+  // class would be under load; meanwhile the flusher merges the segments that pile up behind it,
+  // never those two nor the segment the compactor is building.
+  TempDir dir;
+  const std::string path = dir.str("journal.db");
+  { Journal j(journalConfig(dir)); }
+  inlet::journal::Claims::Options options;
+  options.flush_claims = 3;
+  options.merge_fan_in = 2;
+  std::atomic<bool> held{true};
+  std::atomic<int> compactor_chunks{0}, flusher_chunks{0};
+  options.before_merge_chunk = [&] {
+    char name[16] = {};
+    pthread_getname_np(pthread_self(), name, sizeof(name));
+    if (std::string(name) == "inlet-compact") {
+      ++compactor_chunks;
+      while (held) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    } else if (std::string(name) == "inlet-claims") {
+      ++flusher_chunks;
+    }
+  };
+  ClaimsRig rig(path, options);
+  struct Release {
+    std::atomic<bool>& held;
+    ~Release() { held = false; }  // before the rig closes (and waits for the compactor)
+  } release{held};
+  const std::string claims_db = inlet::journal::Claims::pathFor(path);
+  auto building = [&] {
+    return count(claims_db, "SELECT count(*) FROM segments WHERE building = 1");
+  };
+  ClaimBursts bursts{rig, 3};
+  for (uint64_t b = 1; b <= 100; ++b) {
+    bursts.one();  // each burst a segment of its own, after which the flusher catches up
+    ASSERT_TRUE(eventually([&] { return rig.claims.flushes() == b; })) << b;
+  }
+  ASSERT_TRUE(eventually([&] { return compactor_chunks == 1; }));
+  ASSERT_TRUE(eventually([&] { return rig.claims.merges() > 20; })) << rig.claims.merges();
+  EXPECT_EQ(compactor_chunks, 1);
+  EXPECT_GT(flusher_chunks, 20);
+  EXPECT_EQ(building(), 1);  // the compactor's, kept
+  held = false;
+  rig.claims.flushNow();  // after the merges in flight, runs those due
+  EXPECT_GT(compactor_chunks, 1);
+  EXPECT_EQ(rig.claims.mergeFailures(), 0u);
+  EXPECT_EQ(count(claims_db, "SELECT count(*) FROM claims"), 300);
+  EXPECT_EQ(count(claims_db, "SELECT count(DISTINCT key) FROM claims"), 300);
+  EXPECT_EQ(building(), 0);
+  EXPECT_EQ(count(claims_db, "SELECT count(*) FROM segments"),
+            count(claims_db,
+                  "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name GLOB "
+                  "'claims_*'"));
+  // No level holds the fan-in any more.
+  EXPECT_EQ(count(claims_db,
+                  "SELECT count(*) FROM (SELECT level FROM segments GROUP BY level "
+                  "HAVING count(*) >= 2)"),
+            0);
+  bursts.expectAllFound();
+}
+
+TEST(Journal, TheClaimsCompactorRunsInTheIdleClassWhenBackgroundWorkIsLowered) {
+  // The threads named inlet-compact, and their scheduling policies.
+  auto compactors = [] {
+    std::vector<int> policies;
+    for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+      std::ifstream comm(task.path() / "comm");
+      std::string name;
+      std::getline(comm, name);
+      if (name == "inlet-compact")
+        policies.push_back(sched_getscheduler(std::stoi(task.path().filename().string())));
+    }
+    return policies;
+  };
+  TempDir dir;
+  {
+    Journal j(journalConfig(dir));
+    ASSERT_TRUE(eventually([&] { return compactors().size() == 1; }));
+    EXPECT_EQ(compactors(), std::vector<int>{SCHED_OTHER});
+  }
+  Journal j(journalConfig(dir), 5);
+  // The thread moves itself once it runs.
+  EXPECT_TRUE(eventually([&] { return compactors() == std::vector<int>{SCHED_IDLE}; }));
 }
 
 TEST(Journal, ClaimsStayFoundWhileTheyMoveToTheDatabaseUnderConcurrentLoad) {
