@@ -109,8 +109,7 @@ struct ServerConfig {
   // would pass it is refused 503 overloaded. At least every pipeline's max_body_bytes.
   int64_t max_buffered_bytes = 256LL * 1024 * 1024;
   int64_t shutdown_grace_ms = 10'000;
-  int background_nice = 5;  // added to the nice value of sink delivery and journal checkpoints;
-                            // above 0 the dedup-claims merges run in the idle class
+  int background_nice = 5;  // added to the nice value of sink delivery and journal checkpoints
 };
 
 // The sink type the journal serves itself: no plugin, no second copy. A pipeline's `table:` is

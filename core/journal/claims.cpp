@@ -232,8 +232,10 @@ Claims::Claims(Database& journal, const std::string& journal_path, Options optio
   load(flushed, now);
   in_memory_ = live_;
   merge_db_ = std::make_unique<Database>(path_, false);
+  catch_up_db_ = std::make_unique<Database>(path_, false);
   flusher_ = std::thread([this] { flusherLoop(); });
   if (options_.compactor) compactor_ = std::thread([this] { compactorLoop(); });
+  catch_up_ = std::thread([this] { catchUpLoop(); });
 }
 
 int Claims::levelOf(int64_t claims) const {
@@ -269,6 +271,7 @@ void Claims::close() {
   merge_cv_.notify_all();
   if (flusher_.joinable()) flusher_.join();
   if (compactor_.joinable()) compactor_.join();
+  if (catch_up_.joinable()) catch_up_.join();
 }
 
 void Claims::wake(bool& wanted, std::condition_variable& cv) {
@@ -468,11 +471,12 @@ void Claims::rolledBack() {
 }
 
 void Claims::flushNow() {
-  // run_mutex_ throughout: the flusher, which merges under it too, is not merging meanwhile.
   std::lock_guard<std::mutex> run(run_mutex_);
   while (flushOnce()) {
   }
   if (filter_ && filterFull()) buildFilter();
+  // After the merges in flight (the catch-up thread's, the compactor's).
+  std::lock_guard<std::mutex> catching_up(catch_up_mutex_);
   std::lock_guard<std::mutex> merging(merge_mutex_);
   while (compactOnce(*merge_db_, fanIn())) {
   }
@@ -482,7 +486,7 @@ size_t Claims::fanIn() const { return std::max<size_t>(options_.merge_fan_in, 2)
 
 void Claims::compactorLoop() {
   util::nameThread("inlet-compact");
-  if (options_.background_nice > 0) util::idleThreadPriority();
+  util::lowerThreadPriority(options_.background_nice);
   std::unique_lock<std::mutex> lock(flush_mutex_);
   for (;;) {
     // Woken by each flush; at least once a flush interval, for the segments that expired.
@@ -504,13 +508,24 @@ void Claims::compactorLoop() {
   }
 }
 
-void Claims::catchUp() {
-  try {
-    while (compactOnce(*flush_db_, 2 * fanIn())) {
+void Claims::catchUpLoop() {
+  util::nameThread("inlet-catchup");
+  util::lowerThreadPriority(options_.background_nice);
+  std::unique_lock<std::mutex> lock(flush_mutex_);
+  for (;;) {
+    merge_cv_.wait(lock, [&] { return catch_up_wanted_ || stop_; });  // woken by each flush
+    if (stop_) return;
+    catch_up_wanted_ = false;
+    lock.unlock();
+    try {
+      std::lock_guard<std::mutex> merging(catch_up_mutex_);
+      while (compactOnce(*catch_up_db_, 2 * fanIn())) {
+      }
+    } catch (const std::exception& e) {
+      merge_failures_.fetch_add(1, std::memory_order_relaxed);
+      log::warn(std::string("journal: dedup claims segments could not be merged: ") + e.what());
     }
-  } catch (const std::exception& e) {
-    merge_failures_.fetch_add(1, std::memory_order_relaxed);
-    log::warn(std::string("journal: dedup claims segments could not be merged: ") + e.what());
+    lock.lock();
   }
 }
 
@@ -718,7 +733,6 @@ void Claims::flusherLoop() {
       // More than a batch gathered (e.g. while flushes failed): the next batch follows at once.
       wait_ms = flushOnce() ? 0 : options_.flush_interval_ms;
       retry_ms = 0;
-      catchUp();
     } catch (const std::exception& e) {
       // Not fatal: the claims stay in claim_log and memory, and a retry takes them (after 1 s,
       // then doubling up to the flush interval).
@@ -813,7 +827,13 @@ bool Claims::flushOnce() {
     for (const auto& r : rows) filter_->add(hashOf(pipeline(r), key(r)));
   flushed_seq_.store(upto);
   flushes_.fetch_add(1, std::memory_order_relaxed);
-  if (!rows.empty()) wake(merge_wanted_, merge_cv_);
+  if (!rows.empty()) {
+    {
+      std::lock_guard<std::mutex> lock(flush_mutex_);
+      merge_wanted_ = catch_up_wanted_ = true;
+    }
+    merge_cv_.notify_all();
+  }
   return read_rows == batch;
 }
 

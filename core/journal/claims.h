@@ -22,12 +22,10 @@
 // lookups), then swaps it for its sources in one transaction. It leaves out expired claims as it
 // merges, and drops a segment whose claims have all expired. A building segment left by a crash
 // or a failed merge is dropped before the next merge and at a start; its sources are intact.
-// When the host runs its background threads at a lower priority (`background_nice` > 0), the
-// compactor runs in the idle scheduling class: on CPU time that neither the event loops nor the
-// writer want, so that a long merge does not hold acknowledgements back. A compactor that finds
-// no such time (a load that keeps every core busy) falls behind: once a level holds twice
-// `merge_fan_in` segments that no merge is reading, the flusher merges them at its own priority,
-// alongside the compactor's merge of other segments.
+// A merge of large segments takes a while (a level of 4 million claims: seconds of CPU), and
+// meanwhile smaller ones pile up behind it. Once a level holds twice `merge_fan_in` segments
+// that no merge is reading, a third thread (catch-up) merges them, alongside the compactor's
+// merge of other segments.
 //
 // A new key (with GitHub's random delivery ids, nearly every request) is in neither tier, and
 // proving that in the segments costs a random page read in each. A Bloom filter over the keys in
@@ -91,7 +89,7 @@ class Claims {
     // Segments of one level merged at once. Level L holds segments of flush_claims * fan_in^L
     // claims or more (less than the next level's); a claim is rewritten about once per level.
     size_t merge_fan_in = 8;
-    bool compactor = true;  // false: no compactor thread; merges wait for the flusher (tests)
+    bool compactor = true;  // false: no compactor thread; merges wait for catch-up (tests)
     std::function<void()> before_merge_chunk;  // called by the merging thread (tests)
   };
   // `journal` is the writer's connection; `claim_log` must exist in it.
@@ -149,14 +147,14 @@ class Claims {
   void flusherLoop();
   void compactorLoop();
   // On `db`, the connection of the caller (the compactor or flushNow under merge_mutex_, the
-  // flusher under run_mutex_): drops abandoned and expired segments, then merges `merge_fan_in`
-  // segments of the lowest level that has `at_least` which no other merge reads; true when it
-  // merged (another may be due).
+  // catch-up thread under catch_up_mutex_): drops abandoned and expired segments, then merges
+  // `merge_fan_in` segments of the lowest level that has `at_least` which no other merge reads;
+  // true when it merged (another may be due).
   bool compactOnce(Database& db, size_t at_least);
   // Merges `sources` into `target` (a building segment); false when the journal closes first.
   bool merge(Database& db, const std::vector<int64_t>& sources, int64_t target);
   size_t fanIn() const;
-  void catchUp();  // the flusher's merges of what the compactor left behind
+  void catchUpLoop();  // merges what the compactor left behind
   int levelOf(int64_t claims) const;
   void sizeSegment(int64_t id);  // sets its level, claims and max_expires from its rows
   bool stopping();
@@ -206,10 +204,12 @@ class Claims {
   std::mutex busy_mutex_;
   std::set<int64_t> busy_;
 
-  std::mutex flush_mutex_;  // the two threads' wake-up flags and stop_
-  std::condition_variable flush_cv_, merge_cv_;
-  bool flush_wanted_ = false, merge_wanted_ = false, stop_ = false;
-  std::thread flusher_, compactor_;
+  std::mutex flush_mutex_;                       // the two threads' wake-up flags and stop_
+  std::condition_variable flush_cv_, merge_cv_;  // merge_cv_: the compactor and catch-up
+  bool flush_wanted_ = false, merge_wanted_ = false, catch_up_wanted_ = false, stop_ = false;
+  std::unique_ptr<Database> catch_up_db_;
+  std::mutex catch_up_mutex_;  // one catch-up at a time (the catch-up thread or flushNow)
+  std::thread flusher_, compactor_, catch_up_;
 };
 
 }  // namespace inlet::journal

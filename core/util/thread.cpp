@@ -27,13 +27,6 @@ void lowerThreadPriority(int increment) {
     log::warn(std::string("cannot lower a background thread's priority: ") + std::strerror(errno));
 }
 
-void idleThreadPriority() {
-  sched_param param{};
-  if (sched_setscheduler(0, SCHED_IDLE, &param) != 0)
-    log::warn(std::string("cannot move a background thread to the idle class: ") +
-              std::strerror(errno));
-}
-
 void nameThread(const std::string& name) {
   pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
 }

@@ -10,10 +10,6 @@ namespace inlet::util {
 // Threads that deliver to sinks and checkpoint the journal call it, so that under load the CPU
 // goes first to the event loops and the group commit that acknowledgements wait for.
 void lowerThreadPriority(int increment);
-// Moves the calling thread to the idle scheduling class (SCHED_IDLE): it runs only on a core
-// that nothing else wants, however much it has to do. A thread cannot leave that class again
-// without CAP_SYS_NICE; work that must not wait forever needs another thread to fall back on.
-void idleThreadPriority();
 
 // Names the calling thread as `top -H`, `ps -L` and `perf` show it (cut to 15 bytes), e.g.
 // "inlet-writer", "sink:local".

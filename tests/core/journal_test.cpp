@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 #include <inlet/testing/server.h>
 #include <pthread.h>
-#include <sched.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -13,7 +12,6 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <future>
 #include <random>
@@ -1349,9 +1347,10 @@ struct ClaimBursts {
   }
 };
 
-TEST(Claims, TheFlusherMergesWhatACompactorThatFellBehindLeft) {
-  // No compactor at all, as one in the idle class that never finds a free core: segments of five
-  // claims pile up at level 0 until twice the fan-in (4) wait, and then the flusher merges two.
+TEST(Claims, CatchUpMergesWhatACompactorThatFellBehindLeft) {
+  // No compactor at all, as one busy with a long merge of larger segments: segments of five
+  // claims pile up at level 0 until twice the fan-in (4) wait, and then the catch-up thread
+  // merges two.
   TempDir dir;
   const std::string path = dir.str("journal.db");
   { Journal j(journalConfig(dir)); }  // the schema
@@ -1370,7 +1369,7 @@ TEST(Claims, TheFlusherMergesWhatACompactorThatFellBehindLeft) {
     bursts.one();
     ASSERT_TRUE(eventually([&] { return rig.claims.flushes() == b; })) << b;
   }
-  // Two of a level would do for a compactor; the flusher leaves them.
+  // Two of a level would do for a compactor; catch-up leaves them.
   EXPECT_EQ(atLevel(0), 3);
   EXPECT_EQ(rig.claims.merges(), 0u);
   bursts.one();
@@ -1392,9 +1391,9 @@ TEST(Claims, TheFlusherMergesWhatACompactorThatFellBehindLeft) {
   bursts.expectAllFound();
 }
 
-TEST(Claims, TheCompactorAndTheFlusherNeverMergeTheSameSegments) {
-  // The compactor is held in its first merge (of two segments, the fan-in), as one in the idle
-  // class would be under load; meanwhile the flusher merges the segments that pile up behind it,
+TEST(Claims, TheCompactorAndCatchUpNeverMergeTheSameSegments) {
+  // The compactor is held in its first merge (of two segments, the fan-in), as in a long merge
+  // of large segments; meanwhile catch-up merges the segments that pile up behind it,
   // never those two nor the segment the compactor is building.
   TempDir dir;
   const std::string path = dir.str("journal.db");
@@ -1403,15 +1402,15 @@ TEST(Claims, TheCompactorAndTheFlusherNeverMergeTheSameSegments) {
   options.flush_claims = 3;
   options.merge_fan_in = 2;
   std::atomic<bool> held{true};
-  std::atomic<int> compactor_chunks{0}, flusher_chunks{0};
+  std::atomic<int> compactor_chunks{0}, catch_up_chunks{0};
   options.before_merge_chunk = [&] {
     char name[16] = {};
     pthread_getname_np(pthread_self(), name, sizeof(name));
     if (std::string(name) == "inlet-compact") {
       ++compactor_chunks;
       while (held) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    } else if (std::string(name) == "inlet-claims") {
-      ++flusher_chunks;
+    } else if (std::string(name) == "inlet-catchup") {
+      ++catch_up_chunks;
     }
   };
   ClaimsRig rig(path, options);
@@ -1425,13 +1424,13 @@ TEST(Claims, TheCompactorAndTheFlusherNeverMergeTheSameSegments) {
   };
   ClaimBursts bursts{rig, 3};
   for (uint64_t b = 1; b <= 100; ++b) {
-    bursts.one();  // each burst a segment of its own, after which the flusher catches up
+    bursts.one();  // each burst a segment of its own, after which catch-up runs
     ASSERT_TRUE(eventually([&] { return rig.claims.flushes() == b; })) << b;
   }
   ASSERT_TRUE(eventually([&] { return compactor_chunks == 1; }));
   ASSERT_TRUE(eventually([&] { return rig.claims.merges() > 20; })) << rig.claims.merges();
   EXPECT_EQ(compactor_chunks, 1);
-  EXPECT_GT(flusher_chunks, 20);
+  EXPECT_GT(catch_up_chunks, 20);
   EXPECT_EQ(building(), 1);  // the compactor's, kept
   held = false;
   rig.claims.flushNow();  // after the merges in flight, runs those due
@@ -1450,30 +1449,6 @@ TEST(Claims, TheCompactorAndTheFlusherNeverMergeTheSameSegments) {
                   "HAVING count(*) >= 2)"),
             0);
   bursts.expectAllFound();
-}
-
-TEST(Journal, TheClaimsCompactorRunsInTheIdleClassWhenBackgroundWorkIsLowered) {
-  // The threads named inlet-compact, and their scheduling policies.
-  auto compactors = [] {
-    std::vector<int> policies;
-    for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
-      std::ifstream comm(task.path() / "comm");
-      std::string name;
-      std::getline(comm, name);
-      if (name == "inlet-compact")
-        policies.push_back(sched_getscheduler(std::stoi(task.path().filename().string())));
-    }
-    return policies;
-  };
-  TempDir dir;
-  {
-    Journal j(journalConfig(dir));
-    ASSERT_TRUE(eventually([&] { return compactors().size() == 1; }));
-    EXPECT_EQ(compactors(), std::vector<int>{SCHED_OTHER});
-  }
-  Journal j(journalConfig(dir), 5);
-  // The thread moves itself once it runs.
-  EXPECT_TRUE(eventually([&] { return compactors() == std::vector<int>{SCHED_IDLE}; }));
 }
 
 TEST(Journal, ClaimsStayFoundWhileTheyMoveToTheDatabaseUnderConcurrentLoad) {

@@ -637,13 +637,12 @@ TEST_F(ServerTest, BackgroundThreadsRunAtALowerPriorityAndAreNamed) {
   startWith(githubConfig(dir_, "  background_nice: 7\n  threads: 2\n"));
   const std::string lower = "nice " + std::to_string(base + 7),
                     same = "nice " + std::to_string(base);
-  // Sink delivery, journal checkpoints and the dedup-claims flush are lowered, the dedup-claims
-  // merges run in the idle class; the event loops, the journal writer and the
-  // delivery-acknowledgement waiter keep the server's priority.
+  // Sink delivery, journal checkpoints, the dedup-claims flush and merges are lowered; the event
+  // loops, the journal writer and the delivery-acknowledgement waiter keep the server's priority.
   const std::map<std::string, std::string> expected = {
-      {"sink:local", lower},     {"inlet-ckpt", lower},  {"inlet-claims", lower},
-      {"inlet-compact", "idle"}, {"inlet-writer", same}, {"inlet-loop-0", same},
-      {"inlet-loop-1", same},    {"inlet-acks", same}};
+      {"sink:local", lower},    {"inlet-ckpt", lower},    {"inlet-claims", lower},
+      {"inlet-catchup", lower}, {"inlet-compact", lower}, {"inlet-writer", same},
+      {"inlet-loop-0", same},   {"inlet-loop-1", same},   {"inlet-acks", same}};
   // Threads name and lower themselves as they start: wait until all have.
   std::map<std::string, std::string> priorities;
   auto settled = [&] {
