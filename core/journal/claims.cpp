@@ -6,7 +6,6 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
-#include <initializer_list>
 #include <map>
 #include <new>
 #include <string_view>
@@ -41,11 +40,9 @@ int64_t scalar(sqlite3* db, const char* sql) {
 // Segment `id` is the table main.claims_<id>.
 std::string segmentTable(int64_t id) { return "main.claims_" + std::to_string(id); }
 
-// The first column of every row of `sql`, its parameters ?1, ?2, … bound to `args`.
-std::vector<int64_t> ids(sqlite3* db, const char* sql, std::initializer_list<int64_t> args = {}) {
+// The first column of every row of `sql`.
+std::vector<int64_t> ids(sqlite3* db, const char* sql) {
   Statement st(db, sql);
-  int i = 0;
-  for (int64_t arg : args) st.bind(++i, arg);
   std::vector<int64_t> out;
   while (st.step()) out.push_back(st.integer(0));
   return out;

@@ -36,8 +36,8 @@
 // and builds it anew once more claims were added than it was sized for. It never answers "absent"
 // for a key the database holds (merges only move claims or leave out expired ones).
 //
-// Every method except the constructor, close(), the flusher and the compactor is called by the
-// journal's writer thread with the journal's database lock held.
+// Every method except the constructor, close(), flushNow() and the three threads' loops is called
+// by the journal's writer thread with the journal's database lock held.
 #pragma once
 
 #include <atomic>
@@ -119,7 +119,7 @@ class Claims {
   uint64_t flushes() const { return flushes_.load(std::memory_order_relaxed); }  // committed
   // Moves every claim committed so far now, and waits for it; builds the filter anew when it is
   // full, as the flusher does after a flush; then runs every merge that is due, after any the
-  // flusher or the compactor had begun (tests).
+  // catch-up thread or the compactor had begun (tests).
   void flushNow();
   uint64_t merges() const { return merges_.load(std::memory_order_relaxed); }  // swapped in
   uint64_t mergeFailures() const { return merge_failures_.load(std::memory_order_relaxed); }
@@ -204,7 +204,7 @@ class Claims {
   std::mutex busy_mutex_;
   std::set<int64_t> busy_;
 
-  std::mutex flush_mutex_;                       // the two threads' wake-up flags and stop_
+  std::mutex flush_mutex_;                       // the threads' wake-up flags and stop_
   std::condition_variable flush_cv_, merge_cv_;  // merge_cv_: the compactor and catch-up
   bool flush_wanted_ = false, merge_wanted_ = false, catch_up_wanted_ = false, stop_ = false;
   std::unique_ptr<Database> catch_up_db_;
