@@ -606,9 +606,9 @@ TEST_F(ServerTest, MetricsHistogramsOfRequestsAndGroupCommits) {
   EXPECT_GE(std::stod(metric("inlet_request_duration_seconds_sum{pipeline=\"github\"}")), seconds);
 }
 
-// Name → nice value of every thread of `pid` (/proc/<pid>/task/<tid>/comm, and field 19 of
-// .../stat); threads of the same name are listed once each, as "name#2" and so on.
-// Each thread's priority by name: "nice <n>", or "idle" for one in the idle scheduling class.
+// Name → priority of every thread of `pid` (/proc/<pid>/task/<tid>/comm and .../stat):
+// "nice <n>", or "idle" for one in the idle scheduling class. Threads of the same name are listed
+// once each, as "name#2" and so on.
 static std::map<std::string, std::string> threadPriorities(pid_t pid) {
   std::map<std::string, std::string> out;
   for (const auto& t : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
