@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <new>
 #include <string_view>
@@ -231,8 +232,12 @@ Claims::Claims(Database& journal, const std::string& journal_path, Options optio
   merge_db_ = std::make_unique<Database>(path_, false);
   catch_up_db_ = std::make_unique<Database>(path_, false);
   flusher_ = std::thread([this] { flusherLoop(); });
-  if (options_.compactor) compactor_ = std::thread([this] { compactorLoop(); });
-  catch_up_ = std::thread([this] { catchUpLoop(); });
+  if (options_.compactor)
+    compactor_ = std::thread(
+        [this] { mergeLoop("inlet-compact", *merge_db_, merge_mutex_, merge_wanted_, fanIn()); });
+  catch_up_ = std::thread([this] {
+    mergeLoop("inlet-catchup", *catch_up_db_, catch_up_mutex_, catch_up_wanted_, 2 * fanIn());
+  });
 }
 
 int Claims::levelOf(int64_t claims) const {
@@ -271,12 +276,12 @@ void Claims::close() {
   if (catch_up_.joinable()) catch_up_.join();
 }
 
-void Claims::wake(bool& wanted, std::condition_variable& cv) {
+void Claims::wake(std::condition_variable& cv, std::initializer_list<bool*> wanted) {
   {
     std::lock_guard<std::mutex> lock(flush_mutex_);
-    wanted = true;
+    for (bool* flag : wanted) *flag = true;
   }
-  cv.notify_one();
+  cv.notify_all();
 }
 
 bool Claims::stopping() {
@@ -456,7 +461,7 @@ void Claims::committed() {
   in_memory_.store(live_, std::memory_order_relaxed);
   if (!flush_requested_ && live_ >= options_.flush_claims) {
     flush_requested_ = true;
-    wake(flush_wanted_, flush_cv_);
+    wake(flush_cv_, {&flush_wanted_});
   }
 }
 
@@ -481,44 +486,24 @@ void Claims::flushNow() {
 
 size_t Claims::fanIn() const { return std::max<size_t>(options_.merge_fan_in, 2); }
 
-void Claims::compactorLoop() {
-  util::nameThread("inlet-compact");
+void Claims::mergeLoop(const char* name, Database& db, std::mutex& mutex, bool& wanted,
+                       size_t at_least) {
+  util::nameThread(name);
   util::lowerThreadPriority(options_.background_nice);
   std::unique_lock<std::mutex> lock(flush_mutex_);
   for (;;) {
     // Woken by each flush; at least once a flush interval, for the segments that expired.
     merge_cv_.wait_for(lock, std::chrono::milliseconds(options_.flush_interval_ms),
-                       [&] { return merge_wanted_ || stop_; });
+                       [&] { return wanted || stop_; });
     if (stop_) return;
-    merge_wanted_ = false;
+    wanted = false;
     lock.unlock();
     try {
-      std::lock_guard<std::mutex> merging(merge_mutex_);
-      while (compactOnce(*merge_db_, fanIn())) {
+      std::lock_guard<std::mutex> merging(mutex);
+      while (compactOnce(db, at_least)) {
       }
     } catch (const std::exception& e) {
       // Not fatal: the sources stay as they were, and the next flush or interval retries.
-      merge_failures_.fetch_add(1, std::memory_order_relaxed);
-      log::warn(std::string("journal: dedup claims segments could not be merged: ") + e.what());
-    }
-    lock.lock();
-  }
-}
-
-void Claims::catchUpLoop() {
-  util::nameThread("inlet-catchup");
-  util::lowerThreadPriority(options_.background_nice);
-  std::unique_lock<std::mutex> lock(flush_mutex_);
-  for (;;) {
-    merge_cv_.wait(lock, [&] { return catch_up_wanted_ || stop_; });  // woken by each flush
-    if (stop_) return;
-    catch_up_wanted_ = false;
-    lock.unlock();
-    try {
-      std::lock_guard<std::mutex> merging(catch_up_mutex_);
-      while (compactOnce(*catch_up_db_, 2 * fanIn())) {
-      }
-    } catch (const std::exception& e) {
       merge_failures_.fetch_add(1, std::memory_order_relaxed);
       log::warn(std::string("journal: dedup claims segments could not be merged: ") + e.what());
     }
@@ -824,13 +809,7 @@ bool Claims::flushOnce() {
     for (const auto& r : rows) filter_->add(hashOf(pipeline(r), key(r)));
   flushed_seq_.store(upto);
   flushes_.fetch_add(1, std::memory_order_relaxed);
-  if (!rows.empty()) {
-    {
-      std::lock_guard<std::mutex> lock(flush_mutex_);
-      merge_wanted_ = catch_up_wanted_ = true;
-    }
-    merge_cv_.notify_all();
-  }
+  if (!rows.empty()) wake(merge_cv_, {&merge_wanted_, &catch_up_wanted_});
   return read_rows == batch;
 }
 

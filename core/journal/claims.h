@@ -44,6 +44,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -145,7 +146,10 @@ class Claims {
   void rebuild(uint64_t drop_upto, int64_t now_ms);  // drops flushed and expired claims
   void load(uint64_t after_seq, int64_t now_ms);
   void flusherLoop();
-  void compactorLoop();
+  // The compactor ("inlet-compact": merges at `merge_fan_in` segments a level) and catch-up
+  // ("inlet-catchup": at twice that, what piles up behind the compactor's merge): each on its
+  // connection `db`, under `mutex`, woken through `wanted` by each flush.
+  void mergeLoop(const char* name, Database& db, std::mutex& mutex, bool& wanted, size_t at_least);
   // On `db`, the connection of the caller (the compactor or flushNow under merge_mutex_, the
   // catch-up thread under catch_up_mutex_): drops abandoned and expired segments, then merges
   // `merge_fan_in` segments of the lowest level that has `at_least` which no other merge reads;
@@ -154,11 +158,11 @@ class Claims {
   // Merges `sources` into `target` (a building segment); false when the journal closes first.
   bool merge(Database& db, const std::vector<int64_t>& sources, int64_t target);
   size_t fanIn() const;
-  void catchUpLoop();  // merges what the compactor left behind
   int levelOf(int64_t claims) const;
   void sizeSegment(int64_t id);  // sets its level, claims and max_expires from its rows
   bool stopping();
-  void wake(bool& wanted, std::condition_variable& cv);  // sets `wanted` (a flag of flush_mutex_)
+  // Sets the `wanted` flags (of flush_mutex_) and wakes the threads waiting on `cv`.
+  void wake(std::condition_variable& cv, std::initializer_list<bool*> wanted);
   // Moves up to one batch (twice `flush_claims`) into the claims database; true when claims
   // past it remain.
   bool flushOnce();
