@@ -6,7 +6,8 @@
 //
 //   recent claims  an in-memory hash table over the claim_log rows (24 bytes a claim);
 //   older claims   <journal>-claims.db: segments, each a B-tree by (pipeline, key), read
-//                  through the view `claims` (their UNION ALL).
+//                  through the view `claims` (their UNION ALL). Keys and event ids that are
+//                  UUIDs in lower-case text are stored there as 16-byte BLOBs.
 //
 // A background thread (the flusher) moves claim_log rows into a new segment in large batches
 // sorted by key, so that the B-tree is written once, leaf after leaf, and records how far it got

@@ -43,6 +43,7 @@ class Statement {
   std::string text(int col) const;
   std::string_view view(int col) const;  // valid until the next step or reset
   bool isNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+  bool isBlob(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_BLOB; }
   sqlite3_stmt* get() const { return stmt_; }
 
  private:

@@ -10,10 +10,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <future>
+#include <map>
 #include <random>
 #include <set>
 #include <string>
@@ -1027,6 +1030,61 @@ TEST(Journal, AClaimsDatabaseOfOneTableBecomesASegment) {
   expectOldClaimsKept(j);
 }
 
+// A delivery id as GitHub sends it: a UUID in lower-case text.
+std::string uuidKey(int i) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%08x-0d5c-11ee-8f3a-%012x",
+                static_cast<unsigned>(i) * 2654435761u, static_cast<unsigned>(i));
+  return buf;
+}
+
+std::string upper(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+TEST(Journal, ClaimSegmentsWrittenWithIdsAsTextArePackedOnceAndStillFound) {
+  TempDir dir;
+  const int64_t now = inlet::util::nowMs();
+  const std::string until = std::to_string(now + kHour);
+  const std::string key = uuidKey(1), event_id = inlet::util::newEventId(now);
+  std::string claims_path;
+  {
+    Journal j(journalConfig(dir));
+    claims_path = claimsDb(j);
+  }
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(claims_path + suffix);
+  {
+    // The layout before ids were packed: no `packed_ids` mark, every id as text.
+    inlet::journal::Database db(claims_path, false);
+    db.exec(("CREATE TABLE segments(id INTEGER PRIMARY KEY AUTOINCREMENT, level INTEGER NOT NULL, "
+             "claims INTEGER NOT NULL, max_expires INTEGER NOT NULL, building INTEGER NOT NULL "
+             "DEFAULT 0); CREATE TABLE state(name TEXT PRIMARY KEY, value INTEGER NOT NULL); "
+             "INSERT INTO segments VALUES(1, 0, 2, " +
+             until + ", 0); CREATE TABLE claims_1" + kClaimColumns +
+             "; INSERT INTO claims_1 VALUES('p', '" + key + "', '" + event_id + "', " + until +
+             "), ('p', 'live', 'evt_live', " + until + ")")
+                .c_str());
+  }
+  {
+    Journal j(journalConfig(dir));
+    EXPECT_EQ(segments(j), 1);
+    EXPECT_EQ(segmentTables(j), 1);
+    EXPECT_EQ(count(claims_path, "SELECT value FROM state WHERE name = 'packed_ids'"), 1);
+    EXPECT_EQ(count(claims_path,
+                    "SELECT count(*) FROM claims WHERE typeof(key) = 'blob' AND "
+                    "length(key) = 16 AND typeof(event_id) = 'blob'"),
+              1);
+    EXPECT_EQ(count(claims_path, "SELECT claims FROM segments"), 2);
+  }
+  Journal j(journalConfig(dir));  // packed once: a second start leaves them
+  EXPECT_EQ(segments(j), 1);
+  auto r = j.append("p", key, kHour, {event("p")});
+  EXPECT_EQ(r.status, Status::Duplicate);
+  EXPECT_EQ(r.event_id, event_id);
+  expectOldClaimsKept(j);
+}
+
 TEST(Journal, ClaimsFromAnOlderJournalLayoutAreKept) {
   TempDir dir;
   int64_t now = inlet::util::nowMs();
@@ -1321,6 +1379,84 @@ bool eventually(const std::function<bool()>& done) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return done();
+}
+
+TEST(Claims, UuidsAreStoredAsSixteenBytesMergedWithTextAndFoundThroughTheFilter) {
+  TempDir dir;
+  std::string path = dir.str("journal.db");
+  { Journal j(journalConfig(dir)); }  // the schema
+  const std::string claims_path = inlet::journal::Claims::pathFor(path);
+  int64_t now = inlet::util::nowMs();
+  // Each n: a lower-case UUID (packed), the same in upper case, and text keys that look like a
+  // UUID but are not one (stored as text); their event ids UUIDs (packed) or not.
+  auto keysOf = [](int n) {
+    const std::string uuid = uuidKey(n);
+    return std::vector<std::string>{uuid, upper(uuid), "x" + uuid.substr(1),
+                                    uuid.substr(0, 8) + uuid.substr(9), "key-" + std::to_string(n)};
+  };
+  std::map<std::string, std::string> held;  // key -> event id
+  uint64_t seq = 0;
+  auto open = [&] {
+    inlet::journal::Claims::Options options;
+    options.flush_claims = 8;  // and so merge chunks of 8 claims
+    options.merge_fan_in = 2;
+    options.filter_min_claims = 100;
+    auto rig = std::make_unique<ClaimsRig>(path, options);
+    EXPECT_TRUE(eventually([&] { return rig->claims.filterReady(); }));
+    return rig;
+  };
+  auto checkAll = [&](ClaimsRig& rig) {
+    rig.transaction([&] {
+      for (const auto& [key, id] : held) {
+        auto found = rig.claims.find("p", key, now);
+        ASSERT_TRUE(found) << key;
+        ASSERT_EQ(*found, id) << key;
+      }
+    });
+  };
+  {
+    auto rig = open();
+    for (int n = 0; n < 40; ++n) {
+      rig->transaction([&] {
+        for (const auto& key : keysOf(n)) {
+          ASSERT_FALSE(rig->claims.find("p", key, now)) << key;
+          const std::string id =
+              n % 2 ? inlet::util::newEventId(now) : "evt-" + std::to_string(seq + 1);
+          rig->claims.add("p", key, ++seq, id, now + kHour);
+          held[key] = id;
+        }
+      });
+      if (n % 4 == 3) rig->claims.flushNow();  // each flush a segment; merges two at a time
+    }
+    rig->transaction([] {});
+    EXPECT_EQ(rig->claims.inMemory(), 0u);
+    EXPECT_GT(rig->claims.merges(), 5u);
+    EXPECT_EQ(rig->claims.mergeFailures(), 0u);
+    checkAll(*rig);
+  }
+  EXPECT_EQ(count(claims_path, "SELECT count(*) FROM claims"), 200);
+  EXPECT_EQ(count(claims_path,
+                  "SELECT count(*) FROM claims WHERE typeof(key) = 'blob' AND length(key) = 16"),
+            40);
+  EXPECT_EQ(count(
+                claims_path, "SELECT count(*) FROM claims WHERE key = x'" +
+                                 [] {
+                                   std::string k = uuidKey(3);
+                                   k.erase(std::remove(k.begin(), k.end(), '-'), k.end());
+                                   return k;
+                                 }() +
+                                 "'"),
+            1);
+  EXPECT_EQ(count(claims_path, "SELECT count(*) FROM claims WHERE typeof(event_id) = 'blob'"), 100);
+  // After a restart the filter is built by reading the stored keys back: a packed key must
+  // still pass it, and new UUIDs still mostly stop at it.
+  auto rig = open();
+  checkAll(*rig);
+  rig->transaction([&] {
+    const uint64_t before = rig->claims.indexLookups();
+    for (int n = 1000; n < 2000; ++n) EXPECT_FALSE(rig->claims.find("p", uuidKey(n), now));
+    EXPECT_LE(rig->claims.indexLookups() - before, 40u);
+  });
 }
 
 // Claims flushed in bursts of `burst` claims, each of which wakes the flusher; keys key-<n>.
