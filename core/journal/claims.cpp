@@ -15,6 +15,7 @@
 
 #include "util/ids.h"
 #include "util/log.h"
+#include "util/memory.h"
 #include "util/thread.h"
 
 namespace inlet::journal {
@@ -31,6 +32,9 @@ CREATE TABLE IF NOT EXISTS state(name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 )sql";
 
 constexpr size_t kMinSlots = 1024;
+// Free memory the allocator may keep after a flush (see flusherLoop): about what one flush
+// cycle allocates and frees under load (its batch, and the writer's new hash table).
+constexpr size_t kFreeMemoryKept = size_t{16} << 20;
 constexpr int64_t kDeleteSlice = 512;  // flushed claim_log rows deleted per group commit
 
 int64_t scalar(sqlite3* db, const char* sql) {
@@ -375,6 +379,11 @@ void Claims::wake(std::condition_variable& cv, std::initializer_list<bool*> want
   cv.notify_all();
 }
 
+void Claims::giveWayToFlush() {
+  std::unique_lock<std::mutex> lock(turn_mutex_);
+  turn_cv_.wait(lock, [&] { return flushes_waiting_ == 0; });
+}
+
 bool Claims::stopping() {
   std::lock_guard<std::mutex> lock(flush_mutex_);
   return stop_;
@@ -632,6 +641,7 @@ bool Claims::compactOnce(Database& db, size_t at_least) {
       }
     if (stopping()) sources.clear();
     if (gone.empty() && sources.empty()) return false;
+    giveWayToFlush();
     db.transaction("BEGIN IMMEDIATE", [&] {
       for (int64_t id : gone) dropSegment(db, id);
       if (!gone.empty()) writeView(db);
@@ -690,6 +700,7 @@ bool Claims::merge(Database& db, const std::vector<int64_t>& sources, int64_t ta
   for (bool done = false; !done;) {
     if (stopping()) return false;  // the building segment is dropped at the next start
     if (options_.before_merge_chunk) options_.before_merge_chunk();
+    giveWayToFlush();
     db.transaction("BEGIN IMMEDIATE", [&] {
       for (size_t i = 0; i < reads.size(); ++i) {
         reads[i].bind(1, after_pipeline).bind(3, now);
@@ -745,6 +756,7 @@ bool Claims::merge(Database& db, const std::vector<int64_t>& sources, int64_t ta
       after_packed = last_packed;
     });
   }
+  giveWayToFlush();
   db.transaction("BEGIN IMMEDIATE", [&] {
     for (int64_t id : sources) dropSegment(db, id);
     if (merged == 0) {
@@ -830,6 +842,9 @@ void Claims::flusherLoop() {
       wait_ms = retry_ms;
     }
     refreshFilter();  // once more claims were added than it was sized for
+    // A flush frees its batch, and lets the writer replace its hash table by one for the claims
+    // left: give what the allocator holds free beyond a reserve for the next ones back.
+    util::releaseFreeMemory(kFreeMemoryKept);
     lock.lock();
   }
 }
@@ -892,7 +907,22 @@ bool Claims::flushOnce() {
   // DEFERRED on purpose: IMMEDIATE would take the write lock of the attached journal too. Its
   // first statement writes, so it never has to upgrade a read snapshot (which could fail when the
   // compactor committed in between).
-  if (upto > from)
+  struct Turn {  // see giveWayToFlush()
+    Claims& claims;
+    explicit Turn(Claims& c) : claims(c) {
+      std::lock_guard<std::mutex> lock(claims.turn_mutex_);
+      ++claims.flushes_waiting_;
+    }
+    ~Turn() {
+      {
+        std::lock_guard<std::mutex> lock(claims.turn_mutex_);
+        --claims.flushes_waiting_;
+      }
+      claims.turn_cv_.notify_all();
+    }
+  };
+  if (upto > from) {
+    Turn turn(*this);
     flush_db_->transaction("BEGIN", [&] {
       if (!rows.empty()) {
         int64_t max_expires = 0;
@@ -917,6 +947,7 @@ bool Claims::flushOnce() {
       mark.bind(1, static_cast<int64_t>(upto));
       mark.step();
     });
+  }
   // In the filter before the writer may forget them from memory (it reads flushed_seq_ first).
   if (filter_)
     for (const auto& r : rows) filter_->add(hashOf(pipeline(r), key(r)));

@@ -167,6 +167,12 @@ class Claims {
   // Moves up to one batch (twice `flush_claims`) into the claims database; true when claims
   // past it remain.
   bool flushOnce();
+  // A flush goes before merges to the claims database's write lock. SQLite gives the lock to
+  // whoever asks first once it is free (a connection that finds it taken sleeps and retries), so
+  // a merge that commits a chunk and at once begins the next would keep a flush waiting until it
+  // is done (seconds, for large segments) while the claims pile up in memory. The flusher says
+  // when it wants the lock, and a merge waits for it before each transaction it begins.
+  void giveWayToFlush();
 
   Database& journal_;
   std::string path_, journal_path_;
@@ -214,6 +220,9 @@ class Claims {
   bool flush_wanted_ = false, merge_wanted_ = false, catch_up_wanted_ = false, stop_ = false;
   std::unique_ptr<Database> catch_up_db_;
   std::mutex catch_up_mutex_;  // one catch-up at a time (the catch-up thread or flushNow)
+  std::mutex turn_mutex_;
+  std::condition_variable turn_cv_;
+  int flushes_waiting_ = 0;  // under turn_mutex_
   std::thread flusher_, compactor_, catch_up_;
 };
 

@@ -1527,6 +1527,55 @@ TEST(Claims, CatchUpMergesWhatACompactorThatFellBehindLeft) {
   bursts.expectAllFound();
 }
 
+TEST(Claims, AMergeGivesWayToAFlushThatWaitsForTheDatabase) {
+  // SQLite gives a free write lock to whoever asks first, and a merge asks again as soon as it
+  // commits a chunk: a flush that has waited a while (and so sleeps longer between its tries)
+  // would wait for the whole merge, however long, unless the merge gives way.
+  TempDir dir;
+  const std::string path = dir.str("journal.db");
+  { Journal j(journalConfig(dir)); }
+  inlet::journal::Claims::Options options;
+  options.flush_claims = 3;  // and merge chunks of 3 claims: two segments merge in two chunks
+  options.merge_fan_in = 2;
+  std::atomic<bool> held{true};
+  std::atomic<int> chunks{0};
+  std::atomic<inlet::journal::Claims*> claims{nullptr};
+  std::atomic<uint64_t> flushes_at_second_chunk{0};
+  options.before_merge_chunk = [&] {
+    if (++chunks == 1)
+      while (held) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    else if (chunks == 2)
+      flushes_at_second_chunk = claims.load()->flushes();
+  };
+  ClaimsRig rig(path, options);
+  claims = &rig.claims;
+  struct Release {
+    std::atomic<bool>& held;
+    ~Release() { held = false; }  // before the rig closes (and waits for the compactor)
+  } release{held};
+  ClaimBursts bursts{rig, 3};
+  for (uint64_t b = 1; b <= 2; ++b) {
+    bursts.one();  // a segment each; the second is merged with the first
+    ASSERT_TRUE(eventually([&] { return rig.claims.flushes() == b; })) << b;
+  }
+  ASSERT_TRUE(eventually([&] { return chunks == 1; }));  // the compactor, held before a chunk
+  inlet::journal::Database blocker(inlet::journal::Claims::pathFor(path), false);
+  blocker.exec("BEGIN IMMEDIATE");
+  bursts.one();  // its flush waits for the lock
+  // SQLite's busy handler sleeps 1, 2, 5, ... 100 ms between tries: after 328 ms, every 100 ms.
+  // The lock is let go just after a try of the flush, and soon before one of the merge's.
+  std::this_thread::sleep_for(std::chrono::milliseconds(410));
+  EXPECT_EQ(rig.claims.flushes(), 2u);
+  held = false;  // the merge goes on, and would find the lock taken too
+  std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  blocker.exec("ROLLBACK");
+  ASSERT_TRUE(eventually([&] { return rig.claims.merges() == 1 && rig.claims.flushes() == 3; }));
+  EXPECT_EQ(flushes_at_second_chunk, 3u) << "the merge's first chunk went before the flush";
+  EXPECT_EQ(rig.claims.flushFailures(), 0u);
+  EXPECT_EQ(rig.claims.mergeFailures(), 0u);
+  bursts.expectAllFound();
+}
+
 TEST(Claims, TheCompactorAndCatchUpNeverMergeTheSameSegments) {
   // The compactor is held in its first merge (of two segments, the fan-in), as in a long merge
   // of large segments; meanwhile catch-up merges the segments that pile up behind it,
