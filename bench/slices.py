@@ -7,12 +7,12 @@ usage: bench/slices.py [BUILD] [SLICES] [ROUNDS] [PAUSE_S]
   ROUNDS   rounds (default 3)
   PAUSE_S  idle seconds between rounds, as the nginx runs of bench/run.sh leave (default 45)
 
-Per slice: requests/s and wrk's p99; Inlet's RSS; the p99 of its own request and journal-commit
-histograms; the WAL's size; how long the event loop and the writer waited for a core (run-queue
-time, /proc/<pid>/task/<tid>/schedstat); CPU ticks (10 ms) of every thread that ran. Where
-bench/run.sh gives a run's medians, this shows when something happens (a merge, a filter
-rebuild) and what it costs the requests meanwhile. Run bench/run.sh once first: it installs wrk
-and builds BUILD. Loopback only; bounded by SLICES x ROUNDS.
+Per slice: requests/s and wrk's p99; Inlet's RSS and its peak so far (VmHWM); the p99 of its own
+request and journal-commit histograms; the WAL's size; how long the event loop and the writer
+waited for a core (run-queue time, /proc/<pid>/task/<tid>/schedstat); CPU ticks (10 ms) of every
+thread that ran. Where bench/run.sh gives a run's medians, this shows when something happens (a
+merge, a filter rebuild) and what it costs the requests meanwhile. Run bench/run.sh once first:
+it installs wrk and builds BUILD. Loopback only; bounded by SLICES x ROUNDS.
 """
 import os
 import re
@@ -109,14 +109,14 @@ def run(pid, port, tmp, slices, rounds, pause):
                                    re.M))
             rps = float(re.search(r"Requests/sec:\s+([\d.]+)", wrk).group(1))
             p99 = re.search(r"99%\s+(\S+)", wrk).group(1)
-            rss = next(int(l.split()[1]) // 1024 for l in open(f"/proc/{pid}/status")
-                       if l.startswith("VmRSS"))
+            status = dict(l.split(":", 1) for l in open(f"/proc/{pid}/status") if ":" in l)
+            rss, hwm = (int(status[k].split()[0]) // 1024 for k in ("VmRSS", "VmHWM"))
             wal = os.path.getsize(f"{tmp}/journal.db-wal") >> 20
             waits = " ".join(f"{t}={(wait1.get(t, 0) - wait0.get(t, 0)) // 1_000_000}ms"
                              for t in ("inlet-loop-0", "inlet-writer"))
             busy = sorted(((cpu1[t] - cpu0.get(t, 0), t) for t in cpu1), reverse=True)
             ticks = " ".join(f"{t}={v}" for v, t in busy if v > 0)
-            print(f"round {r} slice {s}: {rps:7.0f} req/s p99 {p99:>8}  rss {rss} MiB  "
+            print(f"round {r} slice {s}: {rps:7.0f} req/s p99 {p99:>8}  rss {rss} MiB (peak {hwm})  "
                   f"own p99 {p99s.get('request', '?')} ms commit p99 "
                   f"{p99s.get('journal_commit', '?')} ms  wal {wal} MiB  run-queue {waits} | "
                   f"ticks {ticks}", flush=True)
