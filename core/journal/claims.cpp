@@ -7,6 +7,7 @@
 #include <chrono>
 #include <functional>
 #include <initializer_list>
+#include <limits>
 #include <map>
 #include <new>
 #include <string_view>
@@ -578,7 +579,10 @@ void Claims::flushNow() {
   std::lock_guard<std::mutex> run(run_mutex_);
   while (flushOnce()) {
   }
-  if (filter_ && filterFull()) buildFilter();
+  if (filter_build_ || (filter_ && filterFull())) {
+    while (buildFilterStep(std::numeric_limits<size_t>::max())) {
+    }
+  }
   // After the merges in flight (the catch-up thread's, the compactor's).
   std::lock_guard<std::mutex> catching_up(catch_up_mutex_);
   std::lock_guard<std::mutex> merging(merge_mutex_);
@@ -784,69 +788,98 @@ bool Claims::filterReady() const {
   return published_filter_ != nullptr;
 }
 
-void Claims::buildFilter() {
-  sqlite3* db = flush_db_->get();
-  // Expired claims too: they stay until a merge leaves them out or their whole segment expired.
-  const auto held = static_cast<size_t>(
-      scalar(db, "SELECT coalesce(sum(claims), 0) FROM main.segments WHERE building = 0"));
-  auto filter = std::make_shared<ClaimFilter>(
-      std::min(kMaxFilterClaims, std::max(options_.filter_min_claims, 2 * held)));
-  {
-    Statement all(db, "SELECT pipeline, key FROM main.claims");
-    for (size_t n = 1; all.step(); ++n) {
-      filter->add(all.isBlob(1) ? hashOf(all.view(0), idText(all, 1))
-                                : hashOf(all.view(0), all.view(1)));
-      if (n % 65536 == 0) {
-        std::lock_guard<std::mutex> lock(flush_mutex_);
-        if (stop_) return;  // closing: a scan of millions of claims is not waited for
-      }
-    }
+struct Claims::FilterBuild {
+  std::shared_ptr<ClaimFilter> filter;
+  std::unique_ptr<Database> db;
+  Statement scan;  // before `db` is closed
+};
+
+bool Claims::buildFilterStep(size_t rows) {
+  if (!filter_build_) {
+    if (filter_ && !filterFull()) return false;
+    auto build = std::make_unique<FilterBuild>();
+    build->db = std::make_unique<Database>(path_, false);
+    sqlite3* db = build->db->get();
+    // Expired claims too: they stay until a merge leaves them out or their segment expired.
+    const auto held = static_cast<size_t>(
+        scalar(db, "SELECT coalesce(sum(claims), 0) FROM main.segments WHERE building = 0"));
+    build->filter = std::make_shared<ClaimFilter>(
+        std::min(kMaxFilterClaims, std::max(options_.filter_min_claims, 2 * held)));
+    build->scan = Statement(db, "SELECT pipeline, key FROM main.claims");
+    // From here on flushes add to it; the scan's snapshot is taken at its first step, after: a
+    // claim is in one or both.
+    filter_build_ = std::move(build);
   }
-  filter_ = filter;
-  std::lock_guard<std::mutex> lock(filter_mutex_);
-  published_filter_ = std::move(filter);
+  if (options_.before_filter_step) options_.before_filter_step();
+  FilterBuild& build = *filter_build_;
+  for (size_t n = 0; n < rows; ++n) {
+    if (!build.scan.step()) {
+      filter_ = build.filter;
+      {
+        std::lock_guard<std::mutex> lock(filter_mutex_);
+        published_filter_ = build.filter;
+      }
+      filter_build_.reset();
+      return false;
+    }
+    build.filter->add(build.scan.isBlob(1) ? hashOf(build.scan.view(0), idText(build.scan, 1))
+                                           : hashOf(build.scan.view(0), build.scan.view(1)));
+  }
+  return true;
 }
 
 void Claims::flusherLoop() {
   util::nameThread("inlet-claims");
   util::lowerThreadPriority(options_.background_nice);
-  // Until the filter is built every lookup reads the claims database, as without one.
-  auto refreshFilter = [&] {
-    try {
-      std::lock_guard<std::mutex> run(run_mutex_);
-      if (!filter_ || filterFull()) buildFilter();
-    } catch (const std::exception& e) {
-      log::warn(std::string("journal: the dedup claims filter could not be built: ") + e.what());
-    }
-  };
-  refreshFilter();
   std::unique_lock<std::mutex> lock(flush_mutex_);
   int64_t wait_ms = options_.flush_interval_ms, retry_ms = 0;
+  // Until the filter is built every lookup reads the claims database, as without one; its
+  // build starts at once. While one is under way the flusher does not wait: it flushes when a
+  // flush is wanted, and otherwise reads the next step of claims.
+  bool building = true, more = false;
   for (;;) {
-    flush_cv_.wait_for(lock, std::chrono::milliseconds(wait_ms),
-                       [&] { return flush_wanted_ || stop_; });
-    if (stop_) return;
+    if (!building && !more)
+      flush_cv_.wait_for(lock, std::chrono::milliseconds(wait_ms),
+                         [&] { return flush_wanted_ || stop_; });
+    if (stop_) break;
+    const bool flush = flush_wanted_ || more || !building;  // woken, or the interval passed
     flush_wanted_ = false;
     lock.unlock();
+    if (flush) {
+      try {
+        std::lock_guard<std::mutex> run(run_mutex_);
+        // More than a batch gathered (e.g. while flushes failed): the next batch follows at once.
+        more = flushOnce();
+        wait_ms = options_.flush_interval_ms;
+        retry_ms = 0;
+      } catch (const std::exception& e) {
+        // Not fatal: the claims stay in claim_log and memory, and a retry takes them (after 1 s,
+        // then doubling up to the flush interval).
+        flush_failures_.fetch_add(1, std::memory_order_relaxed);
+        log::warn(std::string("journal: dedup claims could not be flushed: ") + e.what());
+        retry_ms = retry_ms ? std::min<int64_t>(retry_ms * 2, options_.flush_interval_ms) : 1000;
+        wait_ms = retry_ms;
+        more = false;
+      }
+      // A flush frees its batch, and lets the writer replace its hash table by one for the
+      // claims left: give what the allocator holds free beyond a reserve for the next ones back.
+      util::releaseFreeMemory(kFreeMemoryKept);
+    }
     try {
       std::lock_guard<std::mutex> run(run_mutex_);
-      // More than a batch gathered (e.g. while flushes failed): the next batch follows at once.
-      wait_ms = flushOnce() ? 0 : options_.flush_interval_ms;
-      retry_ms = 0;
+      // Built anew once more claims were added than it was sized for.
+      building = buildFilterStep(std::max<size_t>(options_.filter_build_step, 1));
     } catch (const std::exception& e) {
-      // Not fatal: the claims stay in claim_log and memory, and a retry takes them (after 1 s,
-      // then doubling up to the flush interval).
-      flush_failures_.fetch_add(1, std::memory_order_relaxed);
-      log::warn(std::string("journal: dedup claims could not be flushed: ") + e.what());
-      retry_ms = retry_ms ? std::min<int64_t>(retry_ms * 2, options_.flush_interval_ms) : 1000;
-      wait_ms = retry_ms;
+      std::lock_guard<std::mutex> run(run_mutex_);
+      filter_build_.reset();  // tried again after the next flush
+      building = false;
+      log::warn(std::string("journal: the dedup claims filter could not be built: ") + e.what());
     }
-    refreshFilter();  // once more claims were added than it was sized for
-    // A flush frees its batch, and lets the writer replace its hash table by one for the claims
-    // left: give what the allocator holds free beyond a reserve for the next ones back.
-    util::releaseFreeMemory(kFreeMemoryKept);
     lock.lock();
   }
+  lock.unlock();
+  std::lock_guard<std::mutex> run(run_mutex_);
+  filter_build_.reset();
 }
 
 bool Claims::flushOnce() {
@@ -856,18 +889,26 @@ bool Claims::flushOnce() {
   // 1. Copy the new claims out of the journal in a read transaction of their own: one held while
   //    the claims database is written and synced would keep the journal's checkpoints from
   //    reaching the end of its WAL, which then grows instead of starting over.
-  // The rows' text is packed in one buffer (a flush holds tens of thousands of claims).
+  // The rows are kept as the segment stores them (ids packed), one after another in one buffer
+  // sized up front: a flush holds tens of thousands of claims, and buffers that grow by doubling
+  // would, for a moment, take three times what they hold.
   struct Row {
-    size_t at;  // pipeline, key and event id follow one another in `text`
-    uint32_t pipeline, key, event_id;
+    uint64_t hash;  // of pipeline and key, for the filter
     int64_t expires_at;
-    bool packed = false;  // the key is stored packed
+    size_t at;                         // in `bytes`: pipeline, key and event id as stored
+    uint32_t pipeline, key, event_id;  // their sizes
+    uint32_t order;                    // read (seq) order
+    bool key_packed, event_packed;
   };
   // A batch is bounded, so that the claims gathered while flushes failed are moved a batch at a
   // time, not all through memory at once.
   const int64_t batch = static_cast<int64_t>(std::max<size_t>(options_.flush_claims, 1) * 2);
-  std::string text;
+  const size_t expected =
+      std::min(static_cast<size_t>(batch), in_memory_.load(std::memory_order_relaxed) + 1024);
+  std::string bytes;
+  bytes.reserve(expected * 48);
   std::vector<Row> rows;
+  rows.reserve(expected);
   int64_t read_rows = 0;
   {
     // One statement is its own read transaction; it ends when the statement is finalized.
@@ -879,30 +920,32 @@ bool Claims::flushOnce() {
       ++read_rows;
       upto = static_cast<uint64_t>(read.integer(0));
       if (read.integer(4) <= now) continue;  // expired: nothing to keep
-      Row r{text.size(), 0, 0, 0, read.integer(4), false};
-      auto append = [&](int col) {
-        std::string_view v = read.view(col);
-        text.append(v);
-        return static_cast<uint32_t>(v.size());
-      };
-      r.pipeline = append(1);
-      r.key = append(2);
-      r.event_id = append(3);
+      const std::string_view pipeline = read.view(1), key = read.view(2);
+      const StoredId stored_key(key), stored_event(read.view(3));
+      Row r{hashOf(pipeline, key),
+            read.integer(4),
+            bytes.size(),
+            static_cast<uint32_t>(pipeline.size()),
+            static_cast<uint32_t>(stored_key.stored().size()),
+            static_cast<uint32_t>(stored_event.stored().size()),
+            static_cast<uint32_t>(rows.size()),
+            stored_key.packed(),
+            stored_event.packed()};
+      bytes.append(pipeline).append(stored_key.stored()).append(stored_event.stored());
       rows.push_back(r);
     }
   }
-  auto pipeline = [&](const Row& r) { return std::string_view(text).substr(r.at, r.pipeline); };
-  auto key = [&](const Row& r) { return std::string_view(text).substr(r.at + r.pipeline, r.key); };
+  auto pipeline = [&](const Row& r) { return std::string_view(bytes).substr(r.at, r.pipeline); };
+  auto key = [&](const Row& r) { return std::string_view(bytes).substr(r.at + r.pipeline, r.key); };
   auto event_id = [&](const Row& r) {
-    return std::string_view(text).substr(r.at + r.pipeline + r.key, r.event_id);
+    return std::string_view(bytes).substr(r.at + r.pipeline + r.key, r.event_id);
   };
-  // 2. Sorted by key, a new segment's B-tree is written leaf after leaf; stable, so that a later
-  //    claim on a key replaces an earlier (expired) one.
-  //    In the segment's order: text keys before packed ones (see StoredId).
-  for (auto& r : rows) r.packed = StoredId(key(r)).packed();
-  std::stable_sort(rows.begin(), rows.end(), [&](const Row& a, const Row& b) {
-    return std::make_tuple(pipeline(a), a.packed, key(a)) <
-           std::make_tuple(pipeline(b), b.packed, key(b));
+  // 2. Sorted in the segment's order (text keys before packed ones), its B-tree is written leaf
+  //    after leaf; of equal keys the later claim comes last, and replaces an earlier (expired)
+  //    one. In place: a stable sort would take a buffer as large again.
+  std::sort(rows.begin(), rows.end(), [&](const Row& a, const Row& b) {
+    return std::make_tuple(pipeline(a), a.key_packed, key(a), a.order) <
+           std::make_tuple(pipeline(b), b.key_packed, key(b), b.order);
   });
   // DEFERRED on purpose: IMMEDIATE would take the write lock of the attached journal too. Its
   // first statement writes, so it never has to upgrade a read snapshot (which could fail when the
@@ -933,10 +976,15 @@ bool Claims::flushOnce() {
                               "(pipeline, key, event_id, expires_at) VALUES(?1, ?2, ?3, ?4)")
                                  .c_str());
         for (const auto& r : rows) {
-          const StoredId stored_key(key(r)), stored_event(event_id(r));
           insert.bind(1, pipeline(r)).bind(4, r.expires_at);
-          stored_key.bind(insert, 2);
-          stored_event.bind(insert, 3);
+          if (r.key_packed)
+            insert.bindBlob(2, key(r));
+          else
+            insert.bind(2, key(r));
+          if (r.event_packed)
+            insert.bindBlob(3, event_id(r));
+          else
+            insert.bind(3, event_id(r));
           insert.step();
           insert.reset();
         }
@@ -950,7 +998,9 @@ bool Claims::flushOnce() {
   }
   // In the filter before the writer may forget them from memory (it reads flushed_seq_ first).
   if (filter_)
-    for (const auto& r : rows) filter_->add(hashOf(pipeline(r), key(r)));
+    for (const auto& r : rows) filter_->add(r.hash);
+  if (filter_build_)
+    for (const auto& r : rows) filter_build_->filter->add(r.hash);
   flushed_seq_.store(upto);
   flushes_.fetch_add(1, std::memory_order_relaxed);
   if (!rows.empty()) wake(merge_cv_, {&merge_wanted_, &catch_up_wanted_});

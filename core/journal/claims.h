@@ -32,10 +32,12 @@
 // proving that in the segments costs a random page read in each. A Bloom filter over the keys in
 // the claims database answers most of those lookups from memory (sized for twice the claims the
 // database holds, at 10 bits each: about 1 % of new keys still read the segments). The
-// flusher builds it by scanning the database in the background after a start (until then every
-// lookup reads the segments), adds each batch it moves before the writer may forget those claims,
-// and builds it anew once more claims were added than it was sized for. It never answers "absent"
-// for a key the database holds (merges only move claims or leave out expired ones).
+// flusher builds it after a start (until then every lookup reads the segments) and anew once more
+// claims were added than it was sized for, by scanning a snapshot of the database a step at a
+// time between flushes (a scan of millions of claims takes seconds, and claims would pile up in
+// memory meanwhile); each flush adds its batch to the filter in use and to the one being built,
+// before the writer may forget those claims. It never answers "absent" for a key the database
+// holds (merges only move claims or leave out expired ones).
 //
 // Every method except the constructor, close(), flushNow() and the three threads' loops is called
 // by the journal's writer thread with the journal's database lock held.
@@ -88,6 +90,9 @@ class Claims {
     // Replaces the key hash (tests use a constant one: every claim collides).
     uint64_t (*hash)(const std::string& pipeline, const std::string& key) = nullptr;
     size_t filter_min_claims = 1 << 20;  // the smallest filter: for 1,048,576 claims (1.25 MiB)
+    // Claims the flusher reads while it builds the filter before it looks for a flush to do.
+    size_t filter_build_step = 65536;
+    std::function<void()> before_filter_step;  // called by the flusher (tests)
     // Segments of one level merged at once. Level L holds segments of flush_claims * fan_in^L
     // claims or more (less than the next level's); a claim is rewritten about once per level.
     size_t merge_fan_in = 8;
@@ -138,9 +143,10 @@ class Claims {
     int64_t expires_ms = 0;  // 0: removed (still part of a probe chain)
   };
   uint64_t hashOf(std::string_view pipeline, std::string_view key) const;
-  // Builds the filter from every claim in the claims database and publishes it (flusher, under
-  // run_mutex_: no flush runs between its scan and its publication).
-  void buildFilter();
+  // Under run_mutex_: starts building the filter anew when there is none or it is full, or
+  // takes the next step (`rows` claims) of the build under way, and publishes the filter once
+  // it is built; true while a build is under way.
+  bool buildFilterStep(size_t rows);
   bool filterFull() const;  // under run_mutex_: time to build it anew
   void insertSlot(uint64_t hash, uint64_t seq, int64_t expires_ms);
   void removeSlot(uint64_t hash, uint64_t seq);
@@ -187,6 +193,10 @@ class Claims {
   std::unique_ptr<Database> flush_db_;   // the flusher's; the journal attached as `j`
   std::mutex run_mutex_;                 // one flush at a time (flusher or flushNow)
   std::shared_ptr<ClaimFilter> filter_;  // under run_mutex_: the one flushes add to
+  // A filter being built (under run_mutex_): a scan of the claims database's snapshot, on a
+  // connection of its own, a step at a time between flushes; they add their claims to it too.
+  struct FilterBuild;
+  std::unique_ptr<FilterBuild> filter_build_;
   mutable std::mutex filter_mutex_;
   std::shared_ptr<const ClaimFilter> published_filter_;  // under filter_mutex_
   std::shared_ptr<const ClaimFilter> writer_filter_;     // the writer's, taken per transaction

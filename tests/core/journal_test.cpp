@@ -1527,6 +1527,53 @@ TEST(Claims, CatchUpMergesWhatACompactorThatFellBehindLeft) {
   bursts.expectAllFound();
 }
 
+TEST(Claims, FlushesGoOnWhileTheFilterIsBuiltAndItHoldsTheirClaims) {
+  TempDir dir;
+  const std::string path = dir.str("journal.db");
+  { Journal j(journalConfig(dir)); }
+  inlet::journal::Claims::Options options;
+  options.filter_min_claims = 100;
+  {
+    ClaimsRig rig(path, options);  // 600 claims in the claims database
+    ClaimBursts bursts{rig, 200};
+    for (int b = 0; b < 3; ++b) bursts.one();
+    rig.claims.flushNow();
+    rig.transaction([] {});  // the flushed claims leave claim_log
+    rig.transaction([] {});
+  }
+  options.flush_claims = 3;
+  // At a start the filter is built ten claims a step, 20 ms apart: for about 1.2 s.
+  options.filter_build_step = 10;
+  std::atomic<int> steps{0};
+  options.before_filter_step = [&] {
+    ++steps;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  };
+  ClaimsRig rig(path, options);
+  ClaimBursts bursts{rig, 3};
+  bursts.next = 600;
+  const std::string claims_db = inlet::journal::Claims::pathFor(path);
+  uint64_t during = 0;
+  for (uint64_t b = 1; b <= 10; ++b) {
+    bursts.one();  // three claims: a flush
+    if (!eventually([&] { return rig.claims.flushes() == b; })) break;
+    if (!rig.claims.filterReady()) during = b;
+  }
+  EXPECT_GE(during, 5u) << "flushes waited for the filter";
+  ASSERT_TRUE(eventually([&] { return rig.claims.filterReady(); }));
+  EXPECT_GT(steps, 60);
+  rig.transaction([] {});  // the writer forgets the flushed claims
+  EXPECT_EQ(rig.claims.inMemory(), 0u);
+  // Found, those flushed during the build too, through the filter built meanwhile.
+  bursts.expectAllFound();
+  rig.transaction([&] {
+    const uint64_t before = rig.claims.indexLookups();
+    for (int i = 0; i < 1000; ++i)
+      EXPECT_FALSE(rig.claims.find("p", "new-" + std::to_string(i), rig.now));
+    EXPECT_LE(rig.claims.indexLookups() - before, 40u);
+  });
+}
+
 TEST(Claims, AMergeGivesWayToAFlushThatWaitsForTheDatabase) {
   // SQLite gives a free write lock to whoever asks first, and a merge asks again as soon as it
   // commits a chunk: a flush that has waited a while (and so sleeps longer between its tries)
