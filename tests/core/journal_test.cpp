@@ -1221,6 +1221,12 @@ TEST(Journal, AClaimsFlushWaitingForItsDatabaseLeavesTheJournalsWalToCheckpoints
   expectClaimed(j, 0, ids);
 }
 
+// The path of a journal's database with its schema and nothing else, for Claims on their own.
+std::string journalSchema(const TempDir& dir) {
+  { Journal j(journalConfig(dir)); }
+  return dir.str("journal.db");
+}
+
 // Claims on their own, on a journal's database, with a hash under which every key collides:
 // the memory tier must tell keys apart by checking claim_log, and follow savepoints.
 // Claims on a journal's database, driven as the journal's writer drives them.
@@ -1242,8 +1248,7 @@ struct ClaimsRig {
 
 TEST(Claims, KeysWithEqualHashesAreToldApart) {
   TempDir dir;
-  std::string path = dir.str("journal.db");
-  { Journal j(journalConfig(dir)); }  // the schema
+  const std::string path = journalSchema(dir);
   inlet::journal::Claims::Options options;
   options.hash = [](const std::string&, const std::string&) -> uint64_t { return 42; };
   ClaimsRig rig(path, options);
@@ -1319,8 +1324,7 @@ TEST(ClaimFilter, EveryHashAddedIsPresentAndFewOthersAre) {
 
 TEST(Claims, TheFilterSparesTheDatabaseNewKeysAndNeverHidesAClaimItHolds) {
   TempDir dir;
-  std::string path = dir.str("journal.db");
-  { Journal j(journalConfig(dir)); }  // the schema
+  const std::string path = journalSchema(dir);
   // Claims whose filter is built (in the background, as after a start).
   auto open = [&] {
     inlet::journal::Claims::Options options;
@@ -1383,8 +1387,7 @@ bool eventually(const std::function<bool()>& done) {
 
 TEST(Claims, UuidsAreStoredAsSixteenBytesMergedWithTextAndFoundThroughTheFilter) {
   TempDir dir;
-  std::string path = dir.str("journal.db");
-  { Journal j(journalConfig(dir)); }  // the schema
+  const std::string path = journalSchema(dir);
   const std::string claims_path = inlet::journal::Claims::pathFor(path);
   int64_t now = inlet::util::nowMs();
   // Each n: a lower-case UUID (packed), the same in upper case, and text keys that look like a
@@ -1488,8 +1491,7 @@ TEST(Claims, CatchUpMergesWhatACompactorThatFellBehindLeft) {
   // claims pile up at level 0 until twice the fan-in (4) wait, and then the catch-up thread
   // merges two.
   TempDir dir;
-  const std::string path = dir.str("journal.db");
-  { Journal j(journalConfig(dir)); }  // the schema
+  const std::string path = journalSchema(dir);
   inlet::journal::Claims::Options options;
   options.flush_claims = 5;
   options.merge_fan_in = 2;
@@ -1529,8 +1531,7 @@ TEST(Claims, CatchUpMergesWhatACompactorThatFellBehindLeft) {
 
 TEST(Claims, FlushesGoOnWhileTheFilterIsBuiltAndItHoldsTheirClaims) {
   TempDir dir;
-  const std::string path = dir.str("journal.db");
-  { Journal j(journalConfig(dir)); }
+  const std::string path = journalSchema(dir);
   inlet::journal::Claims::Options options;
   options.filter_min_claims = 100;
   {
@@ -1579,8 +1580,7 @@ TEST(Claims, AMergeGivesWayToAFlushThatWaitsForTheDatabase) {
   // commits a chunk: a flush that has waited a while (and so sleeps longer between its tries)
   // would wait for the whole merge, however long, unless the merge gives way.
   TempDir dir;
-  const std::string path = dir.str("journal.db");
-  { Journal j(journalConfig(dir)); }
+  const std::string path = journalSchema(dir);
   inlet::journal::Claims::Options options;
   options.flush_claims = 3;  // and merge chunks of 3 claims: two segments merge in two chunks
   options.merge_fan_in = 2;
@@ -1628,8 +1628,7 @@ TEST(Claims, TheCompactorAndCatchUpNeverMergeTheSameSegments) {
   // of large segments; meanwhile catch-up merges the segments that pile up behind it,
   // never those two nor the segment the compactor is building.
   TempDir dir;
-  const std::string path = dir.str("journal.db");
-  { Journal j(journalConfig(dir)); }
+  const std::string path = journalSchema(dir);
   inlet::journal::Claims::Options options;
   options.flush_claims = 3;
   options.merge_fan_in = 2;
