@@ -947,9 +947,6 @@ bool Claims::flushOnce() {
     return std::make_tuple(pipeline(a), a.key_packed, key(a), a.order) <
            std::make_tuple(pipeline(b), b.key_packed, key(b), b.order);
   });
-  // DEFERRED on purpose: IMMEDIATE would take the write lock of the attached journal too. Its
-  // first statement writes, so it never has to upgrade a read snapshot (which could fail when the
-  // compactor committed in between).
   struct Turn {  // see giveWayToFlush()
     Claims& claims;
     explicit Turn(Claims& c) : claims(c) {
@@ -966,6 +963,9 @@ bool Claims::flushOnce() {
   };
   if (upto > from) {
     Turn turn(*this);
+    // DEFERRED on purpose: IMMEDIATE would take the write lock of the attached journal too. Its
+    // first statement writes, so it never has to upgrade a read snapshot (which could fail when
+    // the compactor committed in between).
     flush_db_->transaction("BEGIN", [&] {
       if (!rows.empty()) {
         int64_t max_expires = 0;
