@@ -254,6 +254,11 @@ Claims::Claims(Database& journal, const std::string& journal_path, Options optio
       dropSegment(*flush_db_, id);
     // Segments written before ids were packed are rewritten packed, once.
     if (!scalar(flush_db_->get(), "SELECT count(*) FROM main.state WHERE name = 'packed_ids'")) {
+      const int64_t held =
+          scalar(flush_db_->get(), "SELECT coalesce(sum(claims), 0) FROM main.segments");
+      if (held > 0)
+        log::info("journal: " + path_ + ": storing the ids of " + std::to_string(held) +
+                  " dedup claims packed (once)");
       for (int64_t old : ids(flush_db_->get(), "SELECT id FROM main.segments")) {
         const int64_t id = createSegment(*flush_db_, 0, 0, 0, false);
         flush_db_->exec(("INSERT INTO " + segmentTable(id) +
