@@ -49,36 +49,24 @@ int64_t scalar(sqlite3* db, const char* sql) {
 // it. Any other text is stored as it is. Packing is one-to-one (an upper-case UUID stays text),
 // so a key is found by packing it as it was packed when stored; and among UUIDs, the order of
 // the bytes is the order of the text.
+// Binds a key or event id as stored: `bytes` a BLOB when packed, else text.
+void bindId(Statement& st, int i, std::string_view bytes, bool packed) {
+  if (packed)
+    st.bindBlob(i, bytes);
+  else
+    st.bind(i, bytes);
+}
+
 class StoredId {
  public:
-  explicit StoredId(std::string_view text) : text_(text), packed_(text.size() == 36) {
-    for (size_t i = 0, n = 0; packed_ && i < 36; ++i) {
-      const char c = text[i];
-      if (i == 8 || i == 13 || i == 18 || i == 23) {
-        packed_ = c == '-';
-        continue;
-      }
-      int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-      if (v < 0)
-        packed_ = false;
-      else if (n % 2 == 0)
-        bytes_[n++ / 2] = static_cast<unsigned char>(v << 4);
-      else
-        bytes_[n++ / 2] |= static_cast<unsigned char>(v);
-    }
-  }
+  explicit StoredId(std::string_view text) : text_(text), packed_(util::parseUuid(text, bytes_)) {}
   bool packed() const { return packed_; }
   // As stored: the 16 bytes, or the text.
   std::string_view stored() const {
     return packed_ ? std::string_view(reinterpret_cast<const char*>(bytes_), 16) : text_;
   }
   // Binds it as stored (valid while this object and the text it was made from are).
-  void bind(Statement& st, int i) const {
-    if (packed_)
-      st.bindBlob(i, stored());
-    else
-      st.bind(i, text_);
-  }
+  void bind(Statement& st, int i) const { bindId(st, i, stored(), packed_); }
 
  private:
   std::string_view text_;
@@ -90,15 +78,7 @@ class StoredId {
 std::string idText(const Statement& st, int col) {
   const std::string_view v = st.view(col);
   if (!st.isBlob(col) || v.size() != 16) return std::string(v);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  out.reserve(36);
-  for (size_t i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
-    out.push_back(hex[static_cast<unsigned char>(v[i]) >> 4]);
-    out.push_back(hex[static_cast<unsigned char>(v[i]) & 0xF]);
-  }
-  return out;
+  return util::uuidText(reinterpret_cast<const unsigned char*>(v.data()));
 }
 
 // inlet_pack_id(x): x as a segment stores it (for claims written before ids were packed).
@@ -385,9 +365,12 @@ void Claims::wake(std::condition_variable& cv, std::initializer_list<bool*> want
   cv.notify_all();
 }
 
-void Claims::giveWayToFlush() {
-  std::unique_lock<std::mutex> lock(turn_mutex_);
-  turn_cv_.wait(lock, [&] { return flushes_waiting_ == 0; });
+void Claims::mergeTransaction(Database& db, const std::function<void()>& body) {
+  {
+    std::unique_lock<std::mutex> lock(turn_mutex_);
+    turn_cv_.wait(lock, [&] { return flushes_waiting_ == 0; });
+  }
+  db.transaction("BEGIN IMMEDIATE", body);
 }
 
 bool Claims::stopping() {
@@ -650,8 +633,7 @@ bool Claims::compactOnce(Database& db, size_t at_least) {
       }
     if (stopping()) sources.clear();
     if (gone.empty() && sources.empty()) return false;
-    giveWayToFlush();
-    db.transaction("BEGIN IMMEDIATE", [&] {
+    mergeTransaction(db, [&] {
       for (int64_t id : gone) dropSegment(db, id);
       if (!gone.empty()) writeView(db);
       if (!sources.empty()) target = createSegment(db, 0, 0, 0, true);
@@ -709,14 +691,10 @@ bool Claims::merge(Database& db, const std::vector<int64_t>& sources, int64_t ta
   for (bool done = false; !done;) {
     if (stopping()) return false;  // the building segment is dropped at the next start
     if (options_.before_merge_chunk) options_.before_merge_chunk();
-    giveWayToFlush();
-    db.transaction("BEGIN IMMEDIATE", [&] {
+    mergeTransaction(db, [&] {
       for (size_t i = 0; i < reads.size(); ++i) {
         reads[i].bind(1, after_pipeline).bind(3, now);
-        if (after_packed)
-          reads[i].bindBlob(2, after_key);
-        else
-          reads[i].bind(2, after_key);
+        bindId(reads[i], 2, after_key, after_packed);
         advance(i);
       }
       std::string last_pipeline, last_key;
@@ -739,10 +717,7 @@ bool Claims::merge(Database& db, const std::vector<int64_t>& sources, int64_t ta
         const Head& m = heads[min];
         const auto& [pipeline, packed, key] = m.key;
         insert.bind(1, pipeline).bind(4, m.expires_at);
-        if (packed)
-          insert.bindBlob(2, key);
-        else
-          insert.bind(2, key);
+        bindId(insert, 2, key, packed);
         sqlite3_bind_value(insert.get(), 3, sqlite3_column_value(reads[min].get(), 2));  // as is
         insert.step();
         insert.reset();
@@ -765,8 +740,7 @@ bool Claims::merge(Database& db, const std::vector<int64_t>& sources, int64_t ta
       after_packed = last_packed;
     });
   }
-  giveWayToFlush();
-  db.transaction("BEGIN IMMEDIATE", [&] {
+  mergeTransaction(db, [&] {
     for (int64_t id : sources) dropSegment(db, id);
     if (merged == 0) {
       dropSegment(db, target);
@@ -952,7 +926,7 @@ bool Claims::flushOnce() {
     return std::make_tuple(pipeline(a), a.key_packed, key(a), a.order) <
            std::make_tuple(pipeline(b), b.key_packed, key(b), b.order);
   });
-  struct Turn {  // see giveWayToFlush()
+  struct Turn {  // see mergeTransaction()
     Claims& claims;
     explicit Turn(Claims& c) : claims(c) {
       std::lock_guard<std::mutex> lock(claims.turn_mutex_);
@@ -982,14 +956,8 @@ bool Claims::flushOnce() {
                                  .c_str());
         for (const auto& r : rows) {
           insert.bind(1, pipeline(r)).bind(4, r.expires_at);
-          if (r.key_packed)
-            insert.bindBlob(2, key(r));
-          else
-            insert.bind(2, key(r));
-          if (r.event_packed)
-            insert.bindBlob(3, event_id(r));
-          else
-            insert.bind(3, event_id(r));
+          bindId(insert, 2, key(r), r.key_packed);
+          bindId(insert, 3, event_id(r), r.event_packed);
           insert.step();
           insert.reset();
         }

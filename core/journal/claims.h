@@ -173,12 +173,13 @@ class Claims {
   // Moves up to one batch (twice `flush_claims`) into the claims database; true when claims
   // past it remain.
   bool flushOnce();
-  // A flush goes before merges to the claims database's write lock. SQLite gives the lock to
-  // whoever asks first once it is free (a connection that finds it taken sleeps and retries), so
-  // a merge that commits a chunk and at once begins the next would keep a flush waiting until it
-  // is done (seconds, for large segments) while the claims pile up in memory. The flusher says
-  // when it wants the lock, and a merge waits for it before each transaction it begins.
-  void giveWayToFlush();
+  // Every write transaction of a merge (or compaction) on `db`, running `body`. A flush goes
+  // before it to the claims database's write lock: SQLite gives the lock to whoever asks first
+  // once it is free (a connection that finds it taken sleeps and retries), so a merge that
+  // commits a chunk and at once begins the next would keep a flush waiting until it is done
+  // (seconds, for large segments) while the claims pile up in memory. The flusher says when it
+  // wants the lock, and this waits for it before it begins.
+  void mergeTransaction(Database& db, const std::function<void()>& body);
 
   Database& journal_;
   std::string path_, journal_path_;

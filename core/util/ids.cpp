@@ -33,15 +33,38 @@ std::string newEventId(int64_t unix_ms) {
   for (int i = 0; i < 6; ++i) b[i] = static_cast<unsigned char>(ms >> (40 - 8 * i));
   b[6] = static_cast<unsigned char>(0x70 | (b[6] & 0x0F));  // version 7
   b[8] = static_cast<unsigned char>(0x80 | (b[8] & 0x3F));  // variant 10
+  return uuidText(b);
+}
+
+std::string uuidText(const unsigned char* bytes) {
   static const char* hex = "0123456789abcdef";
   std::string out;
   out.reserve(36);
   for (int i = 0; i < 16; ++i) {
     if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
-    out.push_back(hex[b[i] >> 4]);
-    out.push_back(hex[b[i] & 0xF]);
+    out.push_back(hex[bytes[i] >> 4]);
+    out.push_back(hex[bytes[i] & 0xF]);
   }
   return out;
+}
+
+bool parseUuid(std::string_view text, unsigned char* bytes) {
+  if (text.size() != 36) return false;
+  for (size_t i = 0, n = 0; i < 36; ++i) {
+    const char c = text[i];
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (c != '-') return false;
+      continue;
+    }
+    const int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (v < 0) return false;
+    if (n % 2 == 0)
+      bytes[n / 2] = static_cast<unsigned char>(v << 4);
+    else
+      bytes[n / 2] |= static_cast<unsigned char>(v);
+    ++n;
+  }
+  return true;
 }
 
 }  // namespace inlet::util
