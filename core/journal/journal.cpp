@@ -91,6 +91,11 @@ class ColdPages {
   ColdPages(const ColdPages&) = delete;
   ColdPages& operator=(const ColdPages&) = delete;
 
+  // Makes the pages a checkpoint copied durable (and clean, so that drop() can let them go).
+  void sync() {
+    if (fd_ >= 0) ::fdatasync(fd_);
+  }
+
   // After a checkpoint. The whole range each time: a page is dropped only once it is clean (a
   // checkpoint still writing it leaves it dirty), and pages read back meanwhile (the claims
   // flush, a sink far behind) go again; the kernel skips what is not cached.
@@ -211,6 +216,11 @@ void Journal::checkpointLoop() {
                  ? SQLITE_BUSY  // the writer's turn (walHook)
                  : sqlite3_wal_checkpoint_v2(db->get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
                                              nullptr);
+    // SQLite syncs the database only after a checkpoint that copied the whole WAL, which under
+    // load is the writer's own (walHook): it would sync every page this thread copied since,
+    // megabytes, while a group of requests waits for its answer (16–21 ms, measured). Synced
+    // here instead, the writer's checkpoint syncs only the frames it copies itself.
+    if (rc == SQLITE_OK) cold.sync();
     // Also when busy: the writer's own checkpoint (which took the lock) copied the pages.
     cold.drop();
     if (rc != SQLITE_OK && rc != SQLITE_BUSY)
