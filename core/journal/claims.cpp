@@ -209,7 +209,7 @@ Claims::Claims(Database& journal, const std::string& journal_path, Options optio
       path_(pathFor(journal_path)),
       journal_path_(journal_path),
       options_(options) {
-  flush_db_ = std::make_unique<Database>(path_, false);
+  flush_db_ = std::make_unique<Database>(path_, false, Writes::Paced);
   flush_db_->exec(kIndexSchema);
   if (sqlite3_create_function_v2(flush_db_->get(), "inlet_pack_id", 1,
                                  SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr, packIdFunction,
@@ -310,8 +310,8 @@ Claims::Claims(Database& journal, const std::string& journal_path, Options optio
   index_end_ = Statement(index_->get(), "COMMIT");
   load(flushed, now);
   in_memory_ = live_;
-  merge_db_ = std::make_unique<Database>(path_, false);
-  catch_up_db_ = std::make_unique<Database>(path_, false);
+  merge_db_ = std::make_unique<Database>(path_, false, Writes::Paced);
+  catch_up_db_ = std::make_unique<Database>(path_, false, Writes::Paced);
   flusher_ = std::thread([this] { flusherLoop(); });
   if (options_.compactor)
     compactor_ = std::thread(

@@ -1,5 +1,7 @@
 #include "journal/sqlite.h"
 
+#include "journal/paced_vfs.h"
+
 namespace inlet::journal {
 
 void configureSqliteProcess() { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); }
@@ -69,10 +71,11 @@ std::string_view Statement::view(int col) const {
            : std::string_view();
 }
 
-Database::Database(const std::string& path, bool read_only) {
+Database::Database(const std::string& path, bool read_only, Writes writes) {
   int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
               SQLITE_OPEN_NOMUTEX;
-  if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
+  const char* vfs = writes == Writes::Paced ? pacedVfs() : nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db_, flags, vfs) != SQLITE_OK) {
     std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
     db_ = nullptr;

@@ -50,9 +50,13 @@ class Statement {
   sqlite3_stmt* stmt_ = nullptr;
 };
 
+// How a connection's writes reach the disk: as SQLite makes them, or paced for a connection
+// that writes in the background (journal/paced_vfs.h).
+enum class Writes { Direct, Paced };
+
 class Database {
  public:
-  Database(const std::string& path, bool read_only);
+  Database(const std::string& path, bool read_only, Writes writes = Writes::Direct);
   ~Database();
   Database(const Database&) = delete;
   void exec(const char* sql);
