@@ -24,7 +24,11 @@ struct PacedFile {
   sqlite3_int64 prev_hi;
 };
 
-sqlite3_vfs* g_default = nullptr;
+// Room for the file of the VFS underneath, which is the default VFS of the moment a file is
+// opened (a test may install a shim as the default after this VFS was registered).
+constexpr int kUnderneathRoom = 4096;
+
+sqlite3_vfs* g_default = nullptr;  // the default VFS when this one was registered
 sqlite3_vfs g_vfs;
 std::atomic<uint64_t> g_steps{0};
 
@@ -143,7 +147,9 @@ int pacedOpen(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags
   p->real = reinterpret_cast<sqlite3_file*>(p + 1);
   p->fd = -1;
   resetRanges(p);
-  const int rc = g_default->xOpen(g_default, name, p->real, flags, out_flags);
+  sqlite3_vfs* under = sqlite3_vfs_find(nullptr);
+  if (!under || under == &g_vfs || under->szOsFile > kUnderneathRoom) under = g_default;
+  const int rc = under->xOpen(under, name, p->real, flags, out_flags);
   if (!p->real->pMethods) {
     file->pMethods = nullptr;  // nothing to close
     return rc;
@@ -167,11 +173,13 @@ const char* pacedVfs() {
     g_default = sqlite3_vfs_find(nullptr);
     if (!g_default) return nullptr;
     // The default VFS's own entry points for everything but opening a file; they read nothing
-    // from the VFS object but what is copied here (unix: mxPathname, pAppData).
+    // from the VFS object but what is copied here (unix: mxPathname, pAppData). Files are opened
+    // by the default VFS of the moment (pacedOpen).
     g_vfs = *g_default;
     g_vfs.pNext = nullptr;
     g_vfs.zName = "inlet-paced";
-    g_vfs.szOsFile = static_cast<int>(sizeof(PacedFile)) + g_default->szOsFile;
+    g_vfs.szOsFile =
+        static_cast<int>(sizeof(PacedFile)) + std::max(kUnderneathRoom, g_default->szOsFile);
     g_vfs.xOpen = pacedOpen;
     return sqlite3_vfs_register(&g_vfs, 0) == SQLITE_OK ? g_vfs.zName : nullptr;
   }();

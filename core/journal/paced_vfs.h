@@ -1,8 +1,9 @@
 // An SQLite VFS for the connections that write in the background: the journal's checkpointer
-// and the dedup claims' flushes and merges. It passes everything to the default VFS and, every
-// kPacedStepBytes written to a database or WAL file, starts the kernel writing those bytes out
-// and waits for the step before (sync_file_range), so that at most two steps are on their way to
-// the disk at any time.
+// and the dedup claims' flushes and merges. It passes everything to the default VFS (the one of
+// the moment a file is opened, so that a fault-injecting shim installed by a test applies) and,
+// every kPacedStepBytes written to a database or WAL file, starts the kernel writing those bytes
+// out and waits for the step before (sync_file_range), so that at most two steps are on their way
+// to the disk at any time.
 //
 // Why: the journal's writer fsyncs its WAL before it answers a group of requests, and a disk
 // flush waits for every write queued before it. Without pacing, a background connection leaves

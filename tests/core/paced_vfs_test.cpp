@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "faulty_disk.h"
 #include "journal/sqlite.h"
 
 using inlet::journal::Database;
@@ -118,4 +119,23 @@ TEST(PacedVfs, DirectConnectionsAndSmallWritesAreNotPaced) {
     // Closing checkpoints the WAL's 1.3 MB into the database file at once: that is paced.
   }
   EXPECT_GE(pacedSteps(), before + 2);
+}
+
+TEST(PacedVfs, FilesAreOpenedByTheDefaultVfsOfTheMoment) {
+  // Registered first, the way a process opens its journal before anything else...
+  ASSERT_NE(inlet::journal::pacedVfs(), nullptr);
+  // ...and a shim installed as the default afterwards still sees the paced connections' writes.
+  namespace fd = inlet::testing::faulty_disk;
+  fd::FaultyDisk disk;
+  TempDir dir;
+  Database paced(dir.str("faulty.db"), false, Writes::Paced);
+  paced.exec("PRAGMA journal_mode=WAL");
+  paced.exec("CREATE TABLE t(id INTEGER PRIMARY KEY, b BLOB)");
+  fd::failing = true;
+  const int failed_before = fd::failed_writes;
+  EXPECT_THROW(insertAll(paced, blobs(1, 10)), inlet::journal::SqliteError);
+  EXPECT_GT(fd::failed_writes, failed_before);
+  fd::failing = false;
+  insertAll(paced, blobs(2, 11));
+  EXPECT_EQ(readAll(paced).size(), 2u);
 }
