@@ -12,9 +12,10 @@ own request and journal-commit histograms; the sizes of the journal's WAL and of
 database and its WAL; how long the event loop, the writer and wrk's two threads waited for a core
 (run-queue time, /proc/<pid>/task/<tid>/schedstat); CPU ticks (10 ms) of every thread that ran;
 the machine's TCP counters that moved (retransmissions, delayed ACKs, connections opened). Set
-SERVER_OPTIONS as for bench/run.sh. Where bench/run.sh gives a run's medians, this shows when something happens (a
-merge, a filter rebuild) and what it costs the requests meanwhile. Run bench/run.sh once first:
-it installs wrk and builds BUILD. Loopback only; bounded by SLICES x ROUNDS.
+SERVER_OPTIONS as for bench/run.sh. Where bench/run.sh gives a run's medians, this shows when
+something happens (a merge, a filter rebuild) and what it costs the requests meanwhile. Run
+bench/run.sh once first: it installs wrk and builds BUILD. Loopback only; bounded by SLICES x
+ROUNDS.
 """
 import os
 import re
@@ -146,24 +147,25 @@ def run(pid, port, tmp, slices, rounds, pause):
             p99s = dict(re.findall(r"^inlet_(request|journal_commit)\S* .*?p99 ([0-9.]+) ms", own,
                                    re.M))
             rps = float(re.search(r"Requests/sec:\s+([\d.]+)", wrk).group(1))
-            p99 = re.search(r"99%\s+(\S+)", wrk).group(1)
+            # Anchored: "99%" also ends the "+/- Stdev" column of wrk's thread stats.
+            p99 = re.search(r"^\s+99%\s+(\S+)", wrk, re.M).group(1)
             status = dict(l.split(":", 1) for l in open(f"/proc/{pid}/status") if ":" in l)
             rss, hwm = (int(status[k].split()[0]) // 1024 for k in ("VmRSS", "VmHWM"))
             wal = os.path.getsize(f"{tmp}/journal.db-wal") >> 20
-            claims = " ".join(str(os.path.getsize(f"{tmp}/journal-claims.db{x}") >> 20)
-                              for x in ("", "-wal") if os.path.exists(f"{tmp}/journal-claims.db{x}"))
+            claims = " ".join(str(os.path.getsize(f) >> 20) for f in
+                              (f"{tmp}/journal-claims.db", f"{tmp}/journal-claims.db-wal")
+                              if os.path.exists(f))
             waits = " ".join(f"{t}={(wait1.get(t, 0) - wait0.get(t, 0)) // 1_000_000}ms"
                              for t in ("inlet-loop-0", "inlet-writer"))
             waits += " wrk=" + "/".join(f"{v // 1_000_000}" for k, v in sorted(
                 wrk_waits.items(), key=lambda kv: int(kv[0]))[1:]) + "ms"
-            p90 = re.search(r"90%\s+(\S+)", wrk).group(1)
-            p99 = p90 + "/" + p99
+            p90 = re.search(r"^\s+90%\s+(\S+)", wrk, re.M).group(1)
             busy = sorted(((cpu1[t] - cpu0.get(t, 0), t) for t in cpu1), reverse=True)
             ticks = " ".join(f"{t}={v}" for v, t in busy if v > 0)
-            print(f"round {r} slice {s}: {rps:7.0f} req/s p99 {p99:>8}  rss {rss} MiB (peak {hwm})  "
-                  f"own p99 {p99s.get('request', '?')} ms commit p99 "
-                  f"{p99s.get('journal_commit', '?')} ms  wal {wal} MiB  claims db/wal {claims} MiB  run-queue {waits} | "
-                  f"ticks {ticks} | tcp {tcp}", flush=True)
+            print(f"round {r} slice {s}: {rps:7.0f} req/s p90/p99 {p90}/{p99}  rss {rss} MiB "
+                  f"(peak {hwm})  own p99 {p99s.get('request', '?')} ms commit p99 "
+                  f"{p99s.get('journal_commit', '?')} ms  wal {wal} MiB  claims db/wal {claims} "
+                  f"MiB  run-queue {waits} | ticks {ticks} | tcp {tcp}", flush=True)
         if r < rounds:
             cpu0 = per_thread(pid, "stat", (11, 12))
             time.sleep(pause)

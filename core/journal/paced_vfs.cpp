@@ -155,7 +155,8 @@ int pacedOpen(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags
     return rc;
   }
   if (p->real->pMethods->iVersion < 3) {
-    // Not the unix VFS's files: no pacing, and they must keep their own methods' version.
+    // Files without the shared-memory and mmap methods (not the unix VFS's): refused, since
+    // this VFS's methods would claim them.
     p->real->pMethods->xClose(p->real);
     file->pMethods = nullptr;
     return SQLITE_CANTOPEN;
