@@ -43,12 +43,6 @@ int64_t scalar(sqlite3* db, const char* sql) {
   return st.step() ? st.integer(0) : 0;
 }
 
-// A key or event id that is a UUID in its canonical lower-case text form (GitHub's delivery
-// ids; every event id) is stored in the segments as its 16 bytes, a BLOB, instead of 36
-// characters: a claim takes about half the bytes, and so does every flush and merge that writes
-// it. Any other text is stored as it is. Packing is one-to-one (an upper-case UUID stays text),
-// so a key is found by packing it as it was packed when stored; and among UUIDs, the order of
-// the bytes is the order of the text.
 // Binds a key or event id as stored: `bytes` a BLOB when packed, else text.
 void bindId(Statement& st, int i, std::string_view bytes, bool packed) {
   if (packed)
@@ -57,6 +51,12 @@ void bindId(Statement& st, int i, std::string_view bytes, bool packed) {
     st.bind(i, bytes);
 }
 
+// A key or event id that is a UUID in its canonical lower-case text form (GitHub's delivery
+// ids; every event id) is stored in the segments as its 16 bytes, a BLOB, instead of 36
+// characters: a claim takes about half the bytes, and so does every flush and merge that writes
+// it. Any other text is stored as it is. Packing is one-to-one (an upper-case UUID stays text),
+// so a key is found by packing it as it was packed when stored; and among UUIDs, the order of
+// the bytes is the order of the text.
 class StoredId {
  public:
   explicit StoredId(std::string_view text) : text_(text), packed_(util::parseUuid(text, bytes_)) {}

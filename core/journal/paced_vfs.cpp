@@ -36,10 +36,16 @@ PacedFile* paced(sqlite3_file* f) { return reinterpret_cast<PacedFile*>(f); }
 sqlite3_file* real(sqlite3_file* f) { return paced(f)->real; }
 const sqlite3_io_methods* methods(sqlite3_file* f) { return real(f)->pMethods; }
 
-void resetRanges(PacedFile* p) {
+// Nothing written since the last step.
+void startStep(PacedFile* p) {
   p->lo = std::numeric_limits<sqlite3_int64>::max();
   p->hi = 0;
   p->written = 0;
+}
+
+// Nothing written that is not on the disk (after a sync, or at open).
+void resetRanges(PacedFile* p) {
+  startStep(p);
   p->prev_lo = p->prev_hi = 0;
 }
 
@@ -51,9 +57,7 @@ void step(PacedFile* p) {
   ::sync_file_range(p->fd, p->lo, p->hi - p->lo, SYNC_FILE_RANGE_WRITE);
   p->prev_lo = p->lo;
   p->prev_hi = p->hi;
-  p->lo = std::numeric_limits<sqlite3_int64>::max();
-  p->hi = 0;
-  p->written = 0;
+  startStep(p);
   g_steps.fetch_add(1, std::memory_order_relaxed);
 }
 
